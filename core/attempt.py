@@ -1,0 +1,79 @@
+"""The attempt activity's input, result and failure details.
+
+One attempt = one target called by the ``switchyard.attempt`` activity; Temporal's retry policy may
+run it several times on the same target (``try_no``). The activity writes one outcome row per try,
+keyed by ``(workflow_id, seq, try_no)``, so a retried activity updates its own row and never adds
+a duplicate.
+
+Pure data: importable inside workflows.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.chat import ChatRequest, ChatResponse, Usage
+from core.request import AttemptRecord
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AttemptInput(_Model):
+    """Everything one attempt needs; no secrets (the activity reads keys from its environment).
+
+    ``timeout_s``: the target's own timeout for one call. ``caller_budget_s``: what is left of the
+    caller's deadline when the attempt is scheduled; if it is shorter and runs out first, the
+    failure is the caller's (``CallerDeadline``), not the target's. ``max_retry_wait_s``: the
+    longest Retry-After waited on this target. ``max_tries``: 1 + the route's retries.
+    """
+
+    workflow_id: str
+    run_id: str = ""
+    seq: int
+    target: str
+    request: ChatRequest
+    task_type: str
+    tenant: str = "default"
+    timeout_s: float
+    caller_budget_s: float
+    max_retry_wait_s: float = 5.0
+    max_tries: int = 2
+
+
+class AttemptResult(_Model):
+    """A successful attempt: the mapped response (or a reference to it when it was too large
+    for a Temporal payload), latency in ms, usage in tokens, cost in USD, and the earlier failed
+    tries of this same attempt (from the outcome table) so the trace shows every call."""
+
+    target: str
+    response: ChatResponse | None = None
+    response_ref: str | None = None
+    response_bytes: int = 0
+    latency_ms: float
+    ttft_ms: float | None = None
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    try_no: int = 1
+    earlier_tries: list[AttemptRecord] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class AttemptFailure(_Model):
+    """Details of a failed try, attached to the activity's ``ApplicationError`` (``details[0]``).
+
+    ``cooldown_until``: unix seconds until which planning skips the target (set for long
+    Retry-After and for classes with a cooldown). ``earlier_tries``: prior failed tries of this
+    attempt, so the workflow's trace lists every call.
+    """
+
+    target: str
+    error_class: str
+    status: int | None = None
+    message: str = ""
+    latency_ms: float = 0.0
+    retry_after_s: float | None = None
+    cooldown_until: float | None = None
+    try_no: int = 1
+    earlier_tries: list[AttemptRecord] = Field(default_factory=list)

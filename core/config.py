@@ -1,0 +1,225 @@
+"""Configuration schema: providers, targets and routes (the YAML file, validated by pydantic).
+
+Shape (see ``examples/switchyard.yaml``)::
+
+    providers:            name -> {protocol: openai|anthropic|gemini, base_url, api_key_env, headers}
+    targets:              list of {provider, model, region, capabilities, context_window,
+                                   max_output_tokens, price: {input, output, cached_input} (USD per 1M
+                                   tokens), timeout_s}
+    routes:               task type -> {chain: [entry, ...], retries, max_retry_wait_s, deadline_s}
+    default_route:        task type used when a request names none
+
+A chain entry is ``provider/model`` (every region where that model is deployed, nearest first),
+``provider/model@region`` (exactly that deployment) or ``route:NAME`` (another route's chain,
+inlined). A target id is always ``provider/model@region``, the same ids the simulator's scenarios use.
+
+Keys never appear here: a provider names the *environment variable* that holds its key, which only
+the attempt activity reads (``activities/providers/http.py``). :func:`validate_config` returns every
+problem with the path of the bad field, e.g. ``routes.support_reply.chain[2]``.
+
+Pure: no I/O. The YAML loader lives in ``worker/config_loader.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Protocol = Literal["openai", "anthropic", "gemini"]
+Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderConfig(_Strict):
+    """One provider: a company API or a self-hosted server, spoken to in one wire protocol.
+
+    ``base_url`` follows each official SDK's convention: OpenAI-style includes ``/v1``
+    (``https://api.openai.com/v1``); Anthropic and Gemini do not (``https://api.anthropic.com``,
+    ``https://generativelanguage.googleapis.com``). ``{region}`` in it is replaced by the target's
+    region, for regional endpoints (and the simulator). ``api_key_env`` is the *name* of the
+    environment variable holding the key; ``None`` for servers that need none (Ollama, vLLM).
+    """
+
+    protocol: Protocol
+    base_url: str
+    api_key_env: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+
+class Price(_Strict):
+    """USD per 1M tokens (source for defaults: ``shared/providers.md`` section 6)."""
+
+    input: float = Field(default=0.0, ge=0)
+    output: float = Field(default=0.0, ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+
+
+class TargetConfig(_Strict):
+    """One deployable model: provider + model + region, with capabilities, limits, price, timeout.
+
+    ``timeout_s`` bounds one call (seconds, whole response). ``context_window`` and
+    ``max_output_tokens`` are in tokens.
+    """
+
+    provider: str
+    model: str
+    region: str = "global"
+    capabilities: frozenset[Capability] = frozenset({"chat", "json", "streaming", "sampling"})
+    context_window: int = Field(default=128_000, ge=256)
+    max_output_tokens: int = Field(default=4096, ge=1)
+    price: Price = Field(default_factory=Price)
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+
+    @property
+    def id(self) -> str:
+        """``provider/model@region``."""
+        return f"{self.provider}/{self.model}@{self.region}"
+
+    @property
+    def model_ref(self) -> str:
+        """``provider/model`` (all regions)."""
+        return f"{self.provider}/{self.model}"
+
+
+class RouteConfig(_Strict):
+    """The configuration of one task type.
+
+    ``retries``: extra tries on the *same* target for retryable errors (attempts = 1 + retries).
+    ``max_retry_wait_s``: the longest server-requested wait (Retry-After) honoured on the same
+    target; a longer one cools the target down and fails over at once (providers.md section 5,
+    "Global rules": 2-5 s interactive, about 60 s batch). ``deadline_s``: default total budget of a
+    request on this route.
+    """
+
+    chain: list[str] = Field(min_length=1)
+    retries: int = Field(default=1, ge=0, le=10)
+    max_retry_wait_s: float = Field(default=5.0, ge=0, le=600)
+    deadline_s: float = Field(default=120.0, gt=0, le=3600)
+    content_policy_fallback: list[str] = Field(default_factory=list)
+    description: str = ""
+
+
+class Defaults(_Strict):
+    origin_region: str = "us-east"
+
+
+class SwitchyardConfig(_Strict):
+    """The whole configuration file."""
+
+    version: Literal[1] = 1
+    providers: dict[str, ProviderConfig]
+    targets: list[TargetConfig] = Field(min_length=1)
+    routes: dict[str, RouteConfig] = Field(min_length=1)
+    default_route: str | None = None
+    defaults: Defaults = Field(default_factory=Defaults)
+
+    def target(self, target_id: str) -> TargetConfig:
+        """The target with this id; raises ``KeyError`` if there is none."""
+        for t in self.targets:
+            if t.id == target_id:
+                return t
+        raise KeyError(target_id)
+
+    def route(self, task_type: str | None) -> tuple[str, RouteConfig]:
+        """``(name, route)`` for a task type (``None`` -> the default route); ``KeyError`` if unknown."""
+        name = task_type or self.default_route or next(iter(self.routes))
+        return name, self.routes[name]
+
+
+class ConfigProblem(BaseModel):
+    """One validation problem: ``path`` is dotted with ``[i]`` indexes, e.g. ``targets[3].provider``."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def validate_config(cfg: SwitchyardConfig) -> list[ConfigProblem]:
+    """Cross-reference checks pydantic cannot do field by field.
+
+    Returns every problem (empty list when the config is sound): unknown providers, duplicate
+    target ids, chain entries that match no target, repeated entries and ``route:`` cycles.
+    """
+    problems: list[ConfigProblem] = []
+    for name in cfg.providers:
+        if not _NAME.match(name) or "/" in name or "@" in name:
+            problems.append(ConfigProblem(path=f"providers.{name}", message="invalid provider name"))
+    seen: set[str] = set()
+    for i, t in enumerate(cfg.targets):
+        if t.provider not in cfg.providers:
+            problems.append(ConfigProblem(path=f"targets[{i}].provider",
+                                          message=f"unknown provider {t.provider!r}"))
+        if t.id in seen:
+            problems.append(ConfigProblem(path=f"targets[{i}]", message=f"duplicate target id {t.id!r}"))
+        seen.add(t.id)
+    for rname, route in cfg.routes.items():
+        for j, entry in enumerate(route.chain):
+            problems.extend(_check_entry(cfg, f"routes.{rname}.chain[{j}]", entry))
+        for j, entry in enumerate(route.content_policy_fallback):
+            problems.extend(_check_entry(cfg, f"routes.{rname}.content_policy_fallback[{j}]", entry))
+        try:
+            expand_chain(cfg, rname)
+        except ChainError as e:
+            problems.append(ConfigProblem(path=f"routes.{rname}.chain", message=str(e)))
+    if cfg.default_route is not None and cfg.default_route not in cfg.routes:
+        problems.append(ConfigProblem(path="default_route", message=f"unknown route {cfg.default_route!r}"))
+    return problems
+
+
+def _check_entry(cfg: SwitchyardConfig, path: str, entry: str) -> list[ConfigProblem]:
+    if entry.startswith("route:"):
+        if entry[6:] not in cfg.routes:
+            return [ConfigProblem(path=path, message=f"unknown route {entry[6:]!r}")]
+        return []
+    if not targets_for_entry(cfg, entry):
+        return [ConfigProblem(path=path, message=f"no target matches {entry!r} "
+                              "(expected provider/model or provider/model@region)")]
+    return []
+
+
+class ChainError(ValueError):
+    """A route's chain cannot be expanded: a ``route:`` cycle or a target listed twice."""
+
+
+def targets_for_entry(cfg: SwitchyardConfig, entry: str) -> list[TargetConfig]:
+    """Targets one chain entry names, in config order: one for ``p/m@r``, all regions for ``p/m``."""
+    if "@" in entry:
+        return [t for t in cfg.targets if t.id == entry]
+    return [t for t in cfg.targets if t.model_ref == entry]
+
+
+def expand_chain(cfg: SwitchyardConfig, route: str, _stack: tuple[str, ...] = ()) -> list[list[TargetConfig]]:
+    """The route's chain as groups of targets, one group per model entry, ``route:`` entries inlined.
+
+    Raises :class:`ChainError` on a ``route:`` cycle (``a -> b -> a``) or when one target would be
+    visited twice in one request (the chain never visits the same target twice).
+    """
+    if route in _stack:
+        raise ChainError("route cycle: " + " -> ".join((*_stack, route)))
+    groups: list[list[TargetConfig]] = []
+    for entry in cfg.routes[route].chain:
+        if entry.startswith("route:"):
+            groups.extend(expand_chain(cfg, entry[6:], (*_stack, route)))
+        else:
+            groups.append(targets_for_entry(cfg, entry))
+    ids = [t.id for g in groups for t in g]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ChainError(f"target(s) listed twice in one chain: {', '.join(dup)}")
+    return groups

@@ -1,0 +1,155 @@
+"""Planning: expand a route into the ordered list of targets one request will walk.
+
+``build_plan`` is pure (the planning local activity feeds it the live config and cooldowns). Each
+position carries its reasons, which the workflow records in history: chain position, region
+distance from the request's origin, conversation pin; targets left out are listed with why
+(missing capability, context window too small, cooling down).
+
+Region rule: a chain entry ``provider/model`` naming a model deployed in several regions expands
+to all of them, nearest to the request's origin first, before the next entry's model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.config import SwitchyardConfig, TargetConfig, expand_chain, targets_for_entry
+from core.regions import region_distance
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlanInput(_Model):
+    """What planning needs to know about a request (never the messages themselves).
+
+    Token figures are estimates (``core/tokens.py``).
+    """
+
+    task_type: str | None = None
+    tenant: str = "default"
+    origin_region: str | None = None
+    estimated_prompt_tokens: int = 0
+    output_cap: int | None = None
+    required_capabilities: list[str] = Field(default_factory=list)
+    pinned_target: str | None = None
+
+
+class PlanEntry(_Model):
+    """One target in the plan, with what the workflow needs to call it (no secrets).
+
+    ``timeout_s``: the target's own timeout for one call; ``context_window`` in tokens.
+    """
+
+    target: str
+    provider: str
+    protocol: str
+    model: str
+    region: str
+    timeout_s: float
+    context_window: int
+    reasons: list[str] = Field(default_factory=list)
+
+
+class Plan(_Model):
+    """The ordered targets for one request and the route settings that govern the walk.
+
+    ``cooldown_ends``: target -> unix time (s) its cooldown ends, for targets planning kept or
+    skipped while cooling down (the caller's Retry-After when everything is rate limited).
+    """
+
+    route: str
+    entries: list[PlanEntry]
+    content_policy_entries: list[PlanEntry] = Field(default_factory=list)
+    skipped: dict[str, str] = Field(default_factory=dict)
+    retries: int = 1
+    max_retry_wait_s: float = 5.0
+    deadline_s: float = 120.0
+    config_version: str = ""
+    cooldown_ends: dict[str, float] = Field(default_factory=dict)
+
+
+class Cooldown(_Model):
+    """A target skipped until ``until`` (unix seconds), and why (error class)."""
+
+    target: str
+    until: float
+    reason: str
+
+
+class UnknownRoute(KeyError):
+    """The request's task type names no route."""
+
+
+def _entry(t: TargetConfig, protocol: str, reasons: list[str]) -> PlanEntry:
+    return PlanEntry(target=t.id, provider=t.provider, protocol=protocol, model=t.model, region=t.region,
+                     timeout_s=t.timeout_s, context_window=t.context_window, reasons=reasons)
+
+
+def _ordered_by_region(group: list[TargetConfig], origin: str) -> list[tuple[TargetConfig, float]]:
+    with_km = [(t, region_distance(origin, t.region)) for t in group]
+    return sorted(with_km, key=lambda tk: tk[1])  # stable: config order breaks ties
+
+
+def _unfit_reason(cfg: SwitchyardConfig, t: TargetConfig, inp: PlanInput) -> str | None:
+    missing = sorted(set(inp.required_capabilities) - set(t.capabilities))
+    if missing:
+        return f"lacks capability {', '.join(missing)}"
+    needed = inp.estimated_prompt_tokens + (inp.output_cap or 0)
+    if needed > t.context_window:
+        return f"context window {t.context_window} < estimated prompt + max tokens {needed}"
+    return None
+
+
+def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Cooldown], now: float,
+               config_version: str = "") -> Plan:
+    """Expand ``inp.task_type``'s route into a :class:`Plan`.
+
+    ``cooldowns``: active cooldowns by target id; ``now``: unix seconds. A cooled-down target is
+    skipped unless every fitting target is cooling down, in which case they are all kept, earliest
+    cooldown end first (never leave a request with nothing to try). Raises :class:`UnknownRoute`.
+    """
+    try:
+        route_name, route = cfg.route(inp.task_type)
+    except KeyError:
+        raise UnknownRoute(inp.task_type) from None
+    origin = inp.origin_region or cfg.defaults.origin_region
+    fitting: list[PlanEntry] = []
+    skipped: dict[str, str] = {}
+    for pos, group in enumerate(expand_chain(cfg, route_name), start=1):
+        for t, km in _ordered_by_region(group, origin):
+            why = _unfit_reason(cfg, t, inp)
+            if why:
+                skipped[t.id] = why
+                continue
+            where = "same region" if km == 0 else f"{km:.0f} km from {origin}"
+            reasons = [f"chain position {pos} ({t.model_ref})", f"region {t.region}: {where}"]
+            fitting.append(_entry(t, cfg.providers[t.provider].protocol, reasons))
+    active = {k: c for k, c in cooldowns.items() if c.until > now}
+    entries = [e for e in fitting if e.target not in active]
+    if not entries and fitting:
+        entries = sorted(fitting, key=lambda e: active[e.target].until)
+        for e in entries:
+            e.reasons.append(f"every target cooling down; tried anyway ({active[e.target].reason})")
+    for e in fitting:
+        if e.target in active and e not in entries:
+            c = active[e.target]
+            skipped[e.target] = f"cooling down for {c.until - now:.1f} s after {c.reason}"
+    _pin_first(entries, inp.pinned_target)
+    cp = [_entry(t, cfg.providers[t.provider].protocol, ["content-policy fallback"])
+          for entry in route.content_policy_fallback for t in targets_for_entry(cfg, entry)]
+    return Plan(route=route_name, entries=entries, content_policy_entries=cp, skipped=skipped,
+                retries=route.retries, max_retry_wait_s=route.max_retry_wait_s, deadline_s=route.deadline_s,
+                config_version=config_version,
+                cooldown_ends={k: c.until for k, c in active.items() if k in {e.target for e in fitting}})
+
+
+def _pin_first(entries: list[PlanEntry], pinned: str | None) -> None:
+    for i, e in enumerate(entries):
+        if e.target == pinned:
+            entries.insert(0, entries.pop(i))
+            e.reasons.insert(0, "conversation pinned to this target")
+            return

@@ -1,0 +1,104 @@
+"""Inputs and results at the workflow boundary: what a caller submits and what it gets back.
+
+``RequestInput`` -> ``AIRequestWorkflow`` -> ``RequestResult`` (answer + routing trace). Every field
+is JSON-serialisable through Temporal's pydantic data converter; nothing here may hold a secret
+(provider keys are read by the attempt activity from the environment, never passed in).
+
+Pure data: importable inside workflows.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.chat import ChatRequest, ChatResponse
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RequestInput(_Model):
+    """One AI request.
+
+    ``task_type`` selects the route (``None``: the config's default route). ``origin_region`` is
+    where the request comes from; planning puts the nearest region of each model first.
+    ``deadline_s`` is the caller's total budget in seconds (``None``: the route's default).
+    ``idempotency_key``: a retried submission with the same key (per tenant) attaches to the same
+    execution instead of running twice. ``priority``: Temporal priority key, 1 (highest) to 5.
+    """
+
+    request: ChatRequest
+    task_type: str | None = None
+    tenant: str = "default"
+    origin_region: str | None = None
+    deadline_s: float | None = Field(default=None, gt=0, le=3600)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    priority: int | None = Field(default=None, ge=1, le=5)
+    pinned_target: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class AttemptRecord(_Model):
+    """One call of one target, as it appears in the routing trace.
+
+    ``seq`` numbers the targets tried in this request (1, 2, ...); ``try_no`` is Temporal's
+    attempt number of that activity (1 = first try, 2 = first same-target retry, ...).
+    ``error_class`` is ``None`` for the successful call. Latencies in ms. ``message`` is the
+    provider's error message, never model output.
+    """
+
+    seq: int
+    try_no: int = 1
+    target: str
+    error_class: str | None = None
+    status: int | None = None
+    latency_ms: float = 0.0
+    message: str = ""
+    retry_after_s: float | None = None
+
+
+class RoutingTrace(_Model):
+    """Why the answer came from where it came from.
+
+    ``plan``: the ordered target ids planning chose; ``skipped``: ``target -> reason`` for targets
+    left out; ``failovers``: how many times the walk moved to another target; ``failover_reasons``:
+    error class -> count; ``cost_usd``: summed over successful calls (failed calls are not billed
+    by providers); ``latency_ms``: whole workflow, by the workflow clock.
+    """
+
+    route: str
+    plan: list[str] = Field(default_factory=list)
+    plan_reasons: dict[str, list[str]] = Field(default_factory=dict)
+    skipped: dict[str, str] = Field(default_factory=dict)
+    target_used: str | None = None
+    attempts: list[AttemptRecord] = Field(default_factory=list)
+    failovers: int = 0
+    failover_reasons: dict[str, int] = Field(default_factory=dict)
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    notes: list[str] = Field(default_factory=list)
+
+
+class RequestResult(_Model):
+    """The answer (OpenAI ``chat.completion`` shape) and its routing trace.
+
+    When the answer was larger than the inline payload limit, ``response`` is ``None`` and
+    ``response_ref`` names the stored payload (``activities/storage/payloads.py``); the client
+    helper resolves it.
+    """
+
+    workflow_id: str
+    response: ChatResponse | None = None
+    response_ref: str | None = None
+    trace: RoutingTrace
+
+
+class RequestFailure(_Model):
+    """Details attached to the workflow's final ``ApplicationError`` when no target answered."""
+
+    error_class: str
+    message: str
+    status: int
+    retry_after_s: float | None = None
+    trace: RoutingTrace
