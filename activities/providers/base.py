@@ -58,12 +58,16 @@ class ProviderError(Exception):
 
     ``status``: HTTP status (``None`` for transport failures). ``retry_after_s``: the server's
     reset hint in seconds, already parsed and capped (``core/retry_hints.py``), or ``None``.
-    ``code``: the provider's own error code or type, if any. ``message`` never holds model output.
+    ``code``: the provider's own error code or type, if any. ``should_retry``: the server's
+    ``x-should-retry`` header (``False`` forbids a same-target retry), ``None`` when absent.
+    ``message`` never holds model output.
     """
 
     def __init__(self, error_class: ErrorClass, message: str, *, status: int | None = None,
-                 retry_after_s: float | None = None, code: str | None = None) -> None:
+                 retry_after_s: float | None = None, code: str | None = None,
+                 should_retry: bool | None = None) -> None:
         super().__init__(message)
+        self.should_retry = should_retry
         self.error_class = error_class
         self.message = message
         self.status = status
