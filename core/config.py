@@ -23,11 +23,11 @@ Pure: no I/O. The YAML loader lives in ``worker/config_loader.py``.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Protocol = Literal["openai", "anthropic", "gemini"]
+WireProtocol = Literal["openai", "anthropic", "gemini"]
 Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -47,7 +47,7 @@ class ProviderConfig(_Strict):
     environment variable holding the key; ``None`` for servers that need none (Ollama, vLLM).
     """
 
-    protocol: Protocol
+    protocol: WireProtocol
     base_url: str
     api_key_env: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
@@ -223,3 +223,11 @@ def expand_chain(cfg: SwitchyardConfig, route: str, _stack: tuple[str, ...] = ()
     if dup:
         raise ChainError(f"target(s) listed twice in one chain: {', '.join(dup)}")
     return groups
+
+
+class ConfigSource(Protocol):
+    """Where activities get the running config: ``current() -> (config, version)``.
+
+    Implemented by ``worker.config_loader.ConfigHolder`` (reloads on file change)."""
+
+    def current(self) -> tuple[SwitchyardConfig, str]: ...

@@ -23,10 +23,10 @@ Pure data: importable inside workflows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorClass(str, Enum):
+class ErrorClass(StrEnum):
     """Stable names, used as ``ApplicationError.type`` and stored in outcome rows."""
 
     CONNECT = "ConnectError"                    # row 1: refused, DNS, TLS, reset before a response
@@ -50,7 +50,7 @@ class ErrorClass(str, Enum):
     CALLER_DEADLINE = "CallerDeadline"          # the caller's own deadline expired
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """What the workflow does after an attempt failed with a class (after same-target retries)."""
 
     FAIL_OVER = "fail_over"

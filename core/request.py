@@ -26,6 +26,9 @@ class RequestInput(_Model):
     ``deadline_s`` is the caller's total budget in seconds (``None``: the route's default).
     ``idempotency_key``: a retried submission with the same key (per tenant) attaches to the same
     execution instead of running twice. ``priority``: Temporal priority key, 1 (highest) to 5.
+    ``pinned_target``: put this target first if it is in the plan (conversations).
+    ``durable_attempts``: run attempts as regular activities (batch, long generations) instead of
+    local activities (interactive); see ``workflows/request.py``.
     """
 
     request: ChatRequest
@@ -36,6 +39,7 @@ class RequestInput(_Model):
     idempotency_key: str | None = Field(default=None, max_length=200)
     priority: int | None = Field(default=None, ge=1, le=5)
     pinned_target: str | None = None
+    durable_attempts: bool = False
     metadata: dict[str, str] = Field(default_factory=dict)
 
 

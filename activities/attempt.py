@@ -1,0 +1,172 @@
+"""The attempt activity: call one target once, classify any failure, record the outcome.
+
+Pipeline of one try (STYLE.md: one short step each)::
+
+    resolve target + key from the live config and environment
+    -> adapter.complete() under the target's whole-response timeout        (one HTTP call)
+    -> success: cost, claim-check if too large, outcome row, AttemptResult
+    -> failure: ProviderError -> retry decision -> cooldown -> outcome row -> ApplicationError
+
+Failures leave as ``ApplicationError(type=<ErrorClass value>)`` with :class:`core.attempt.AttemptFailure`
+details: retryable classes stay retryable (with ``next_retry_delay`` from a Retry-After no longer
+than the route's wait budget); a longer Retry-After cools the target down until then and is raised
+non-retryable so the workflow fails over at once. Temporal's retry policy is the only retry
+layer: the HTTP client never retries (``activities/providers/http.py``).
+
+The key is read here, from the environment variable the provider config names, and goes nowhere
+else: not into inputs, results, errors, logs or the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from core.usage import cost_usd
+from opentelemetry import trace
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.providers.base import AdapterResult, ProviderCall, ProviderError
+from activities.providers.registry import adapter_for
+from activities.storage.cooldowns import CooldownStore
+from activities.storage.outcomes import OutcomeRow, OutcomeStore
+from activities.storage.payloads import INLINE_LIMIT_BYTES, PayloadStore
+from core.attempt import AttemptFailure, AttemptInput, AttemptResult
+from core.config import ConfigSource, SwitchyardConfig, TargetConfig
+from core.errors import POLICIES, ErrorClass
+from core.names import ATTEMPT_ACTIVITY
+
+_tracer = trace.get_tracer("switchyard.attempt")
+
+
+@dataclass
+class _Try:
+    inp: AttemptInput
+    target: TargetConfig
+    try_no: int
+    started: float  # perf_counter seconds
+
+    def latency_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000.0
+
+
+class AttemptActivities:
+    """Holds the collaborators of the attempt activity (injected, so tests need no patching).
+
+    ``env``: where keys are read (default ``os.environ``); ``clock``: unix seconds;
+    ``inline_limit_bytes``: answers larger than this are stored and passed by reference.
+    """
+
+    def __init__(self, configs: ConfigSource, http: httpx.AsyncClient, outcomes: OutcomeStore,
+                 cooldowns: CooldownStore, payloads: PayloadStore, *, env: Mapping[str, str] | None = None,
+                 clock=time.time, inline_limit_bytes: int = INLINE_LIMIT_BYTES) -> None:
+        self._configs = configs
+        self._http = http
+        self._outcomes = outcomes
+        self._cooldowns = cooldowns
+        self._payloads = payloads
+        self._env = env if env is not None else os.environ
+        self._clock = clock
+        self._inline_limit = inline_limit_bytes
+
+    @activity.defn(name=ATTEMPT_ACTIVITY)
+    async def attempt(self, inp: AttemptInput) -> AttemptResult:
+        """Call ``inp.target`` once. Returns :class:`AttemptResult`; raises ``ApplicationError``
+        whose ``type`` is an :class:`core.errors.ErrorClass` value."""
+        cfg, _ = self._configs.current()
+        t = _Try(inp, _target(cfg, inp.target), activity.info().attempt, time.perf_counter())
+        provider = cfg.providers[t.target.provider]
+        key = self._env.get(provider.api_key_env) if provider.api_key_env else None
+        with _tracer.start_as_current_span(
+                "switchyard.attempt", attributes={"switchyard.target": inp.target, "switchyard.try": t.try_no,
+                                                  "switchyard.task_type": inp.task_type}) as span:
+            if provider.api_key_env and not key:
+                err = ProviderError(ErrorClass.AUTH, f"environment variable {provider.api_key_env} is not set")
+                raise await self._failed(t, err, span)
+            call = ProviderCall(t.target, provider, key, inp.request, min(inp.timeout_s, inp.caller_budget_s))
+            try:
+                async with asyncio.timeout(call.timeout_s):
+                    result = await adapter_for(provider.protocol).complete(self._http, call)
+            except ProviderError as e:
+                raise await self._failed(t, e, span) from None
+            except TimeoutError:
+                err = ProviderError(ErrorClass.TIMEOUT, f"no complete answer within {call.timeout_s:g} s")
+                raise await self._failed(t, err, span) from None
+            return await self._succeeded(t, result, span)
+
+    async def _succeeded(self, t: _Try, res: AdapterResult, span: trace.Span) -> AttemptResult:
+        latency = t.latency_ms()
+        usage = res.response.usage
+        cost = cost_usd(usage, t.target.price)
+        span.set_attributes({"switchyard.status": "ok", "gen_ai.usage.input_tokens": usage.prompt_tokens,
+                             "gen_ai.usage.output_tokens": usage.completion_tokens})
+        await self._record(t, "ok", None, latency, res.ttft_ms, usage.prompt_tokens, usage.completion_tokens,
+                           usage.estimated, cost, counts=False, message="")
+        body = res.response.model_dump_json().encode()
+        result = AttemptResult(target=t.target.id, response=res.response, response_bytes=len(body),
+                               latency_ms=latency, ttft_ms=res.ttft_ms, usage=usage, cost_usd=cost,
+                               try_no=t.try_no, notes=res.notes)
+        if len(body) > self._inline_limit:
+            result.response = None
+            result.response_ref = await self._payloads.put(t.inp.workflow_id, "chat.completion", body)
+        if t.try_no > 1:
+            result.earlier_tries = await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no)
+        return result
+
+    async def _failed(self, t: _Try, err: ProviderError, span: trace.Span) -> ApplicationError:
+        latency = t.latency_ms()
+        cls = err.error_class
+        if cls is ErrorClass.TIMEOUT and t.inp.caller_budget_s < t.inp.timeout_s:
+            cls = ErrorClass.CALLER_DEADLINE  # the caller's deadline, not the target's timeout
+        pol = POLICIES[cls]
+        retry = pol.retry_same_target and t.try_no < t.inp.max_tries and err.should_retry is not False
+        delay, cooldown_until = None, None
+        now = self._clock()
+        if err.retry_after_s is not None and retry:
+            if err.retry_after_s <= t.inp.max_retry_wait_s:
+                delay = err.retry_after_s
+            else:
+                retry, cooldown_until = False, now + err.retry_after_s
+        elif err.retry_after_s is not None and err.retry_after_s > 0:
+            cooldown_until = now + err.retry_after_s
+        if cooldown_until is None and not retry and pol.cooldown_s:
+            cooldown_until = now + pol.cooldown_s
+        if cooldown_until is not None:
+            await self._cooldowns.set(t.target.id, cooldown_until, cls.value)
+        span.set_attributes({"switchyard.status": cls.value, "http.response.status_code": err.status or 0})
+        await self._record(t, cls.value, err.status, latency, None, 0, 0, False, 0.0,
+                           counts=pol.counts_against_health, message=err.message)
+        earlier = (await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no)
+                   if t.try_no > 1 and not retry else [])
+        details = AttemptFailure(target=t.target.id, error_class=cls.value, status=err.status,
+                                 message=err.message[:500], latency_ms=latency, retry_after_s=err.retry_after_s,
+                                 cooldown_until=cooldown_until, try_no=t.try_no, earlier_tries=earlier)
+        return ApplicationError(f"{t.target.id}: {cls.value}" + (f" {err.status}" if err.status else "")
+                                + f": {err.message[:200]}", details.model_dump(mode="json"), type=cls.value,
+                                non_retryable=not retry,
+                                next_retry_delay=None if delay is None else timedelta(seconds=delay))
+
+    async def _record(self, t: _Try, status_class: str, http_status: int | None, latency: float,
+                      ttft: float | None, tokens_in: int, tokens_out: int, estimated: bool, cost: float,
+                      *, counts: bool, message: str) -> None:
+        await self._outcomes.record(OutcomeRow(
+            workflow_id=t.inp.workflow_id, run_id=t.inp.run_id, seq=t.inp.seq, try_no=t.try_no,
+            target=t.target.id, provider=t.target.provider, model=t.target.model, region=t.target.region,
+            task_type=t.inp.task_type, tenant=t.inp.tenant, status_class=status_class, http_status=http_status,
+            latency_ms=latency, ttft_ms=ttft, prompt_tokens=tokens_in, completion_tokens=tokens_out,
+            tokens_estimated=estimated, cost_usd=cost, counts_against_health=counts, message=message,
+            created_at=self._clock()))
+
+
+def _target(cfg: SwitchyardConfig, target_id: str) -> TargetConfig:
+    try:
+        return cfg.target(target_id)
+    except KeyError:
+        raise ApplicationError(f"target {target_id} is no longer in the config",
+                               type=ErrorClass.MODEL_NOT_FOUND.value, non_retryable=True) from None

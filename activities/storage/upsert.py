@@ -1,0 +1,26 @@
+"""Dialect-aware ``INSERT ... ON CONFLICT`` for SQLite and PostgreSQL (both support the syntax)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def upsert_stmt(conn: AsyncConnection, table: sa.Table, values: dict[str, Any] | list[dict[str, Any]],
+                keys: Sequence[str], update: Sequence[str] | None = None, where: Any = None) -> Any:
+    """An insert that updates ``update`` columns (default: all but ``keys``) on a ``keys`` conflict;
+    with ``update=[]`` it does nothing on conflict. ``where(excluded)`` optionally guards the update
+    (it receives the ``excluded`` pseudo-row)."""
+    mod = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = mod.insert(table).values(values)
+    cols = list(update) if update is not None else [
+        c.name for c in table.columns if c.name not in keys and not c.primary_key]
+    if not cols:
+        return stmt.on_conflict_do_nothing(index_elements=list(keys))
+    return stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={c: getattr(stmt.excluded, c) for c in cols},
+                                      where=where(stmt.excluded) if where is not None else None)

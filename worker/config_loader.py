@@ -1,0 +1,124 @@
+"""Load and validate the YAML configuration, and keep the running one when a new one is bad.
+
+``load_config(path)`` returns a :class:`core.config.SwitchyardConfig` or raises
+:class:`ConfigError`, whose message lists every problem with the path of the bad field
+(``routes.support_reply.chain[2]: no target matches 'openai/gpt-5'``), from YAML syntax, pydantic
+field validation or the cross-reference checks in :func:`core.config.validate_config`.
+
+:class:`ConfigHolder` serves the current config to activities and reloads it when the file
+changes (checked at most once per second, by modification time): a bad new file is logged and
+rejected, and the running config stays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from core.config import SwitchyardConfig, validate_config
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(ValueError):
+    """The config file is unusable; ``problems`` holds ``"path: message"`` strings."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"invalid config {source}:\n  " + "\n  ".join(problems))
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(root)"
+
+
+def parse_config(text: str, source: str = "<string>") -> SwitchyardConfig:
+    """Parse YAML text into a validated config; raises :class:`ConfigError`."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(source, [f"(yaml) {e}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["(root): expected a mapping with providers, targets and routes"])
+    try:
+        cfg = SwitchyardConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(source, [f"{_loc(err['loc'])}: {err['msg']}" for err in e.errors()]) from None
+    problems = validate_config(cfg)
+    if problems:
+        raise ConfigError(source, [str(p) for p in problems])
+    return cfg
+
+
+def load_config(path: Path | str) -> SwitchyardConfig:
+    """Read and validate a config file; raises :class:`ConfigError` (also for a missing file)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError(str(path), [f"(file) {e.strerror}"]) from None
+    return parse_config(text, str(path))
+
+
+def config_version(cfg: SwitchyardConfig) -> str:
+    """A short content hash of the config, recorded in every plan."""
+    return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()[:12]
+
+
+class ConfigHolder:
+    """The running config, reloaded from ``path`` when the file changes (see module docstring)."""
+
+    def __init__(self, path: Path | str, *, check_every_s: float = 1.0) -> None:
+        self.path = Path(path)
+        self._check_every_s = check_every_s
+        self._config = load_config(self.path)
+        self._version = config_version(self._config)
+        self._mtime = self._stat()
+        self._checked_at = time.monotonic()
+        self.last_error: ConfigError | None = None
+
+    @classmethod
+    def fixed(cls, cfg: SwitchyardConfig) -> ConfigHolder:
+        """A holder for an in-memory config that never reloads (tests, embedded use)."""
+        holder = cls.__new__(cls)
+        holder.path = Path("<memory>")
+        holder._check_every_s = float("inf")
+        holder._config, holder._version = cfg, config_version(cfg)
+        holder._mtime, holder._checked_at, holder.last_error = None, time.monotonic(), None
+        return holder
+
+    def _stat(self) -> float | None:
+        try:
+            return self.path.stat().st_mtime
+        except OSError:
+            return None
+
+    def current(self) -> tuple[SwitchyardConfig, str]:
+        """``(config, version)``, reloading first if the file changed."""
+        now = time.monotonic()
+        if now - self._checked_at >= self._check_every_s:
+            self._checked_at = now
+            mtime = self._stat()
+            if mtime is not None and mtime != self._mtime:
+                self._mtime = mtime
+                self._reload()
+        return self._config, self._version
+
+    def _reload(self) -> None:
+        try:
+            cfg = load_config(self.path)
+        except ConfigError as e:
+            self.last_error = e
+            log.error("config reload rejected, keeping version %s: %s", self._version, e)
+            return
+        self._config, self._version, self.last_error = cfg, config_version(cfg), None
+        log.info("config reloaded from %s: version %s", self.path, self._version)

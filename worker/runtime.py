@@ -1,0 +1,70 @@
+"""Wire the worker: collaborators (database, HTTP client, config) -> activities -> Temporal Worker.
+
+:class:`Services` owns everything with a lifetime (engine, HTTP connection pool) and is closed
+with ``aclose()``. :func:`build_worker` registers the workflows and the activity methods on one
+task queue. The workflow sandbox stays on but is made cheap: pydantic and our pure ``core``
+package are passed through instead of re-imported per run (``shared/TEMPORAL.md``
+recommendation 10).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from activities.providers.http import make_http_client
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.attempt import AttemptActivities
+from activities.planning import PlanningActivities
+from activities.storage.cooldowns import CooldownStore
+from activities.storage.engine import make_engine
+from activities.storage.outcomes import OutcomeStore
+from activities.storage.payloads import INLINE_LIMIT_BYTES, PayloadStore
+from core.config import ConfigSource
+from workflows.request import AIRequestWorkflow
+
+WORKFLOWS = [AIRequestWorkflow]
+
+
+@dataclass
+class Services:
+    """The worker's collaborators; create with :meth:`open`, close with :meth:`aclose`."""
+
+    engine: AsyncEngine
+    http: httpx.AsyncClient
+    configs: ConfigSource
+    outcomes: OutcomeStore
+    cooldowns: CooldownStore
+    payloads: PayloadStore
+
+    @classmethod
+    def open(cls, db_url: str, configs: ConfigSource) -> Services:
+        engine = make_engine(db_url)
+        return cls(engine=engine, http=make_http_client(), configs=configs, outcomes=OutcomeStore(engine),
+                   cooldowns=CooldownStore(engine), payloads=PayloadStore(engine))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.engine.dispose()
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    """The default sandbox with pydantic and ``core`` passed through."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("pydantic", "pydantic_core", "core"))
+
+
+def build_worker(client: Client, services: Services, task_queue: str, *,
+                 inline_limit_bytes: int = INLINE_LIMIT_BYTES, max_concurrent: int = 100) -> Worker:
+    """A worker for request workflows and their activities on ``task_queue``."""
+    planning = PlanningActivities(services.configs, services.cooldowns)
+    attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
+                                 services.payloads, inline_limit_bytes=inline_limit_bytes)
+    return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
+                  activities=[planning.plan, attempts.attempt], workflow_runner=sandbox_runner(),
+                  max_concurrent_local_activities=max_concurrent, max_concurrent_activities=max_concurrent,
+                  max_concurrent_workflow_tasks=max_concurrent)

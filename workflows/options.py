@@ -1,0 +1,50 @@
+"""Scheduling options for the request workflow's activities, in one documented place (STYLE.md).
+
+Sources of the numbers: same-target backoff 0.5 s doubling to 8 s (the OpenAI and Anthropic
+SDKs' formula, ``shared/providers.md`` section 5 "Global rules"); planning must be fast and is
+retried briefly (it only reads the config and the cooldown cache).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio.common import RetryPolicy
+
+from core.errors import ErrorClass, non_retryable_types
+from core.plan import PlanEntry
+
+#: Grace added to an attempt's start-to-close timeout: the activity enforces the target's own
+#: timeout itself (and classifies it), Temporal's timeout is only the backstop.
+TIMEOUT_GRACE_S = 2.0
+#: Do not start an attempt with less than this left of the caller's deadline (seconds).
+MIN_ATTEMPT_BUDGET_S = 0.25
+
+
+@dataclass(frozen=True)
+class ActivityOptions:
+    """Timeouts and retry policy of the planning and attempt activities."""
+
+    plan_timeout: timedelta = timedelta(seconds=10)
+    plan_retry: RetryPolicy = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=100),
+                                          non_retryable_error_types=[ErrorClass.INVALID_REQUEST.value])
+    backoff_initial: timedelta = timedelta(milliseconds=500)
+    backoff_max: timedelta = timedelta(seconds=8)
+
+    def attempt(self, entry: PlanEntry, tries: int, remaining_s: float) -> dict[str, Any]:
+        """Keyword arguments for ``execute_local_activity``/``execute_activity`` of one attempt.
+
+        ``tries``: 1 + the route's retries. ``remaining_s``: what is left of the caller's deadline,
+        which bounds the attempt and all its retries (``schedule_to_close_timeout``)."""
+        return {
+            "start_to_close_timeout": timedelta(seconds=entry.timeout_s + TIMEOUT_GRACE_S),
+            "schedule_to_close_timeout": timedelta(seconds=remaining_s + TIMEOUT_GRACE_S),
+            "retry_policy": RetryPolicy(initial_interval=self.backoff_initial, backoff_coefficient=2.0,
+                                        maximum_interval=self.backoff_max, maximum_attempts=tries,
+                                        non_retryable_error_types=non_retryable_types()),
+        }
+
+
+DEFAULT_OPTIONS = ActivityOptions()
