@@ -1,3 +1,159 @@
-import typer
+"""The ``switchyard`` command line (typer). Thin: each command parses, calls one function, prints.
 
-app = typer.Typer()
+Commands: ``up``, ``down``, ``status``, ``worker``, ``submit``, ``simulate``, ``demo``,
+``migrate``, ``setup``, ``config-check``. Settings come from the environment (``worker/settings.py``);
+Temporal connection from Temporal's environment configuration (``worker/client.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from migrations.runner import upgrade
+from worker import stack
+from worker.client import connect
+from worker.cluster_setup import ensure_search_attributes
+from worker.config_loader import ConfigError, load_config
+from worker.demo import run_demo
+from worker.render import print_status
+from worker.run_worker import run_worker
+from worker.settings import Settings
+from worker.submit_cli import submit_one
+
+app = typer.Typer(help="Switchyard: durable AI failover on Temporal.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config YAML (default: $SWITCHYARD_CONFIG, "
+                                                "./switchyard.yaml, else examples/simulated.yaml).")]
+
+
+def _settings(config: Path | None = None) -> Settings:
+    s = Settings()
+    if config is not None:
+        s.config = config
+    return s
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def up(config: ConfigOpt = None) -> None:
+    """Start the embedded stack (dev server, migrations, worker); reuse whatever already runs."""
+    try:
+        st = asyncio.run(stack.up(_settings(config), config))
+    except ConfigError as e:
+        _fail(str(e), 2)
+    print_status(console, st)
+
+
+@app.command()
+def down() -> None:
+    """Stop the processes ``up`` started."""
+    stopped = stack.down(_settings())
+    console.print("stopped: " + (", ".join(stopped) or "nothing was running"))
+
+
+@app.command()
+def status() -> None:
+    """Show what of the embedded stack is running."""
+    print_status(console, stack.status(_settings()))
+
+
+@app.command()
+def worker(config: ConfigOpt = None,
+           task_queue: Annotated[str | None, typer.Option(help="Task queue to poll.")] = None,
+           ready_file: Annotated[Path | None, typer.Option(hidden=True)] = None) -> None:
+    """Run a request worker in the foreground."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    s = _settings(config)
+    try:
+        asyncio.run(run_worker(s, s.config_path(), task_queue or s.task_queue, ready_file=ready_file))
+    except ConfigError as e:
+        _fail(str(e), 2)
+
+
+@app.command()
+def submit(prompt: Annotated[str, typer.Argument(help="The user message.")],
+           task_type: Annotated[str | None, typer.Option("--task-type", "-t", help="Route to use.")] = None,
+           system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
+           tenant: Annotated[str, typer.Option()] = "default",
+           origin: Annotated[str | None, typer.Option(help="Origin region of the request.")] = None,
+           idempotency_key: Annotated[str | None, typer.Option()] = None,
+           max_tokens: Annotated[int | None, typer.Option()] = None,
+           as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
+    """Run one request through the running stack and print the answer and its routing trace."""
+    code = asyncio.run(submit_one(_settings(), console, prompt, task_type=task_type, system=system,
+                                  tenant=tenant, origin=origin, idempotency_key=idempotency_key,
+                                  max_tokens=max_tokens, as_json=as_json))
+    raise typer.Exit(code)
+
+
+@app.command()
+def simulate(scenario: Annotated[str, typer.Argument(help="Scenario YAML path or bundled name.")],
+             host: Annotated[str, typer.Option()] = "127.0.0.1",
+             port: Annotated[int, typer.Option()] = 8300,
+             time_scale: Annotated[float | None, typer.Option(help="Override the scenario's time_scale.")] = None,
+             ) -> None:
+    """Serve the provider simulator for a fault scenario."""
+    from simulator.server import serve
+    serve(scenario, host=host, port=port, time_scale=time_scale)
+
+
+@app.command()
+def demo(config: ConfigOpt = None,
+         scenario: Annotated[str, typer.Option(help="Scenario to replay.")] = "openai-2023-11-08-chat-outage",
+         rate: Annotated[float, typer.Option(help="Requests per second.")] = 4.0,
+         speed: Annotated[float, typer.Option(help="Multiplier on the scenario's time_scale.")] = 2.0,
+         ) -> None:
+    """The main job: embedded stack + simulator replaying an outage + a stream of business requests."""
+    try:
+        code = asyncio.run(run_demo(_settings(config), console, scenario=scenario, rate=rate, speed=speed,
+                                    config_path=config))
+    except ConfigError as e:
+        _fail(str(e), 2)
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations to ``DATABASE_URL`` (or the embedded SQLite file)."""
+    s = _settings()
+    s.home.mkdir(parents=True, exist_ok=True)
+    upgrade(s.db_url())
+    console.print(f"database at head: {s.db_url()}")
+
+
+@app.command()
+def setup() -> None:
+    """Register Switchyard's search attributes on an existing Temporal cluster."""
+
+    async def _run() -> list[str]:
+        return await ensure_search_attributes(await connect(_settings()))
+    added = asyncio.run(_run())
+    console.print("added: " + (", ".join(added) or "nothing (all present)"))
+
+
+@app.command("config-check")
+def config_check(path: Annotated[Path, typer.Argument()]) -> None:
+    """Validate a config file; exit 2 with the path of every bad field."""
+    try:
+        cfg = load_config(path)
+    except ConfigError as e:
+        _fail(str(e), 2)
+    console.print(f"ok: {len(cfg.providers)} providers, {len(cfg.targets)} targets, routes "
+                  f"{', '.join(cfg.routes)}")
+
+
+if __name__ == "__main__":
+    app()

@@ -10,6 +10,7 @@ recommendation 10).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 from activities.providers.http import make_http_client
@@ -59,7 +60,8 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, services: Services, task_queue: str, *,
-                 inline_limit_bytes: int = INLINE_LIMIT_BYTES, max_concurrent: int = 100) -> Worker:
+                 inline_limit_bytes: int = INLINE_LIMIT_BYTES, max_concurrent: int = 100,
+                 graceful_shutdown_timeout: timedelta = timedelta(0)) -> Worker:
     """A worker for request workflows and their activities on ``task_queue``."""
     planning = PlanningActivities(services.configs, services.cooldowns)
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
@@ -67,4 +69,5 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
                   activities=[planning.plan, attempts.attempt], workflow_runner=sandbox_runner(),
                   max_concurrent_local_activities=max_concurrent, max_concurrent_activities=max_concurrent,
-                  max_concurrent_workflow_tasks=max_concurrent)
+                  max_concurrent_workflow_tasks=max_concurrent,
+                  graceful_shutdown_timeout=graceful_shutdown_timeout)

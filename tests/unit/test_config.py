@@ -1,0 +1,72 @@
+"""Config validation: every bad field is reported with its path; cycles are rejected."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.configs import sim_config_dict
+from worker.config_loader import ConfigError, ConfigHolder, parse_config
+
+
+def problems(data: dict) -> list[str]:
+    with pytest.raises(ConfigError) as e:
+        parse_config(yaml.safe_dump(data), "t.yaml")
+    return e.value.problems
+
+
+def test_shipped_examples_are_valid() -> None:
+    from tests.configs import REPO
+    from worker.config_loader import load_config
+    for name in ("simulated.yaml", "switchyard.yaml"):
+        assert load_config(REPO / "examples" / name).routes
+
+
+def test_field_error_names_the_path() -> None:
+    data = sim_config_dict("http://x")
+    data["targets"][2]["timeout_s"] = -3
+    assert problems(data) == ["targets[2].timeout_s: Input should be greater than 0"]
+
+
+def test_unknown_chain_entry_and_provider() -> None:
+    data = sim_config_dict("http://x")
+    data["routes"]["support_reply"]["chain"][1] = "anthropic/claude-9"
+    data["targets"][0]["provider"] = "nobody"
+    found = problems(data)
+    assert "targets[0].provider: unknown provider 'nobody'" in found
+    assert any(p.startswith("routes.support_reply.chain[1]: no target matches 'anthropic/claude-9'") for p in found)
+
+
+def test_route_cycle_and_repeated_target_are_rejected() -> None:
+    data = sim_config_dict("http://x")
+    data["routes"]["a"] = {"chain": ["route:b"]}
+    data["routes"]["b"] = {"chain": ["openai/gpt-4o", "route:a"]}
+    assert any("route cycle: a -> b -> a" in p for p in problems(data))
+    data = sim_config_dict("http://x")
+    data["routes"]["support_reply"]["chain"].append("openai/gpt-4o@us-east")
+    assert any("listed twice" in p and "openai/gpt-4o@us-east" in p for p in problems(data))
+
+
+def test_yaml_syntax_error() -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_config("providers: [unclosed", "bad.yaml")
+    assert "(yaml)" in e.value.problems[0]
+
+
+def test_reload_keeps_running_config_when_the_new_file_is_bad(tmp_path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(sim_config_dict("http://x")))
+    holder = ConfigHolder(path, check_every_s=0)
+    _, v1 = holder.current()
+    path.write_text("routes: {}\n")
+    import os
+    os.utime(path, (1, 1))
+    cfg, v2 = holder.current()
+    assert v2 == v1 and "support_reply" in cfg.routes
+    assert holder.last_error is not None and "providers" in str(holder.last_error)
+    good = sim_config_dict("http://x")
+    good["routes"]["extra"] = {"chain": ["gemini/gemini-2.0-flash"]}
+    path.write_text(yaml.safe_dump(good))
+    os.utime(path, (2, 2))
+    cfg, v3 = holder.current()
+    assert v3 != v1 and "extra" in cfg.routes and holder.last_error is None

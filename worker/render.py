@@ -1,0 +1,45 @@
+"""Terminal rendering (rich) of answers, routing traces and stack status."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from core.request import RequestResult, RoutingTrace
+from worker.stack import StackStatus
+
+
+def trace_table(trace: RoutingTrace) -> Table:
+    """One row per provider call: seq.try, target, result, status, latency ms, message."""
+    table = Table(title=f"routing trace: route {trace.route}, {trace.failovers} failover(s), "
+                        f"{trace.latency_ms:.0f} ms, ${trace.cost_usd:.6f}")
+    for col in ("#", "target", "result", "status", "latency ms", "message"):
+        table.add_column(col)
+    for a in trace.attempts:
+        table.add_row(f"{a.seq}.{a.try_no}", a.target, a.error_class or "[green]answered[/]",
+                      str(a.status or ""), f"{a.latency_ms:.0f}", a.message[:80])
+    return table
+
+
+def print_result(console: Console, result: RequestResult) -> None:
+    """The answer text, then the trace table and plan notes."""
+    text = result.response.text() if result.response else f"(stored as {result.response_ref})"
+    console.print(f"[bold]{result.trace.target_used}[/] answered:\n")
+    console.print(text, markup=False, highlight=False)
+    console.print()
+    console.print(trace_table(result.trace))
+    for target, why in result.trace.skipped.items():
+        console.print(f"  skipped {target}: {why}")
+    for note in result.trace.notes:
+        console.print(f"  note: {note}")
+
+
+def print_status(console: Console, st: StackStatus) -> None:
+    """Where each piece of the embedded stack is, and what ``up`` started or reused."""
+    console.print(f"Temporal   {st.temporal_address}   UI {st.ui_url}")
+    console.print(f"Database   {st.database_url}")
+    console.print(f"Worker     pid {st.worker_pid or '(not running)'}   config {st.config_path or '-'}")
+    if st.started:
+        console.print(f"started: {', '.join(st.started)}")
+    if st.reused:
+        console.print(f"already running: {', '.join(st.reused)}")

@@ -1,0 +1,51 @@
+"""Run a request worker in the foreground until SIGINT/SIGTERM (``switchyard worker``).
+
+Connects to Temporal (``worker/client.py``), applies the database migrations, loads the config
+with hot reload (``worker/config_loader.py``) and polls the request task queue. On a signal it
+stops polling and lets running activities finish for up to ``GRACEFUL_SHUTDOWN`` (an LLM call
+in flight is worth finishing; ``shared/TEMPORAL.md`` section 1.4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+from pathlib import Path
+
+from migrations.runner import upgrade
+from worker.client import connect
+from worker.config_loader import ConfigHolder
+from worker.runtime import Services, build_worker
+from worker.settings import Settings
+from worker.telemetry import setup_tracing
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+log = logging.getLogger("switchyard.worker")
+
+
+async def run_worker(settings: Settings, config_path: Path, task_queue: str, *,
+                     ready_file: Path | None = None) -> None:
+    """Serve ``task_queue`` until a signal arrives; ``ready_file`` is written once polling starts."""
+    setup_tracing("worker")
+    configs = ConfigHolder(config_path)
+    await asyncio.to_thread(upgrade, settings.db_url())
+    client = await connect(settings)
+    services = Services.open(settings.db_url(), configs)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    worker = build_worker(client, services, task_queue, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN)
+    try:
+        async with worker:
+            log.info("worker polling %s with config %s (version %s)", task_queue, config_path,
+                     configs.current()[1])
+            if ready_file is not None:
+                ready_file.write_text("ready\n")
+            await stop.wait()
+    finally:
+        if ready_file is not None:
+            ready_file.unlink(missing_ok=True)
+        await services.aclose()

