@@ -1,0 +1,131 @@
+"""A protocol-neutral request (:class:`Ask`) and the answer built for it (:class:`Answer`).
+
+Each protocol module parses its wire body into an :class:`Ask` and renders an :class:`Answer` back.
+The answer is text (about ``plan.output_tokens`` tokens of prose about the prompt), JSON (when JSON
+output was asked; conforming to the schema when one was given) or one tool call (when the tool choice
+forces a call; arguments valid for the tool's schema). ``max_tokens`` caps the text and sets the
+finish reason to ``length``. Usage: prompt tokens are chars/4 of every message plus 4 per message
+(plus the tool declarations); completion tokens are chars/4 of what was generated.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+from simulator.behaviour import Plan
+from simulator.corrupt import BREAKING, corrupt_json_text, corrupt_text, corrupt_value
+from simulator.text import CHARS_PER_TOKEN, compose, count_tokens, keywords, prompt_tokens
+from simulator.values import value_for_schema
+
+ANY_TOOL = "*"
+Finish = Literal["stop", "length", "tool"]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A declared tool: its name and the JSON Schema of its arguments."""
+
+    name: str
+    schema: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a request asks for, whatever its protocol."""
+
+    model: str
+    texts: tuple[str, ...]
+    last_user: str
+    stream: bool = False
+    include_usage: bool = False
+    json_asked: bool = False
+    json_schema: dict | None = None
+    tools: tuple[ToolSpec, ...] = ()
+    forced_tool: str | None = None  # a tool name, or ANY_TOOL
+    max_tokens: int | None = None
+    tools_text: str = ""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call: ``args`` as an object, ``arguments`` as JSON text (unparseable if corrupted)."""
+
+    id_suffix: str
+    name: str
+    args: dict
+    arguments: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the simulated model says."""
+
+    text: str
+    tool_call: ToolCall | None
+    finish: Finish
+    prompt_tokens: int
+    completion_tokens: int
+    corrupt_kind: str | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+def new_id(length: int = 24) -> str:
+    """A random alphanumeric id suffix (ids do not use the scenario's random streams)."""
+    return uuid.uuid4().hex[:length]
+
+
+def _tool_call(ask: Ask, words: list[str], kind: str | None, rng: random.Random) -> ToolCall:
+    spec = next((t for t in ask.tools if t.name == ask.forced_tool), ask.tools[0])
+    args = value_for_schema(spec.schema or {"type": "object", "properties": {}}, words, rng)
+    args = args if isinstance(args, dict) else {"value": args}
+    if kind is None:
+        return ToolCall(new_id(), spec.name, args, json.dumps(args))
+    arguments = corrupt_json_text(args, kind, rng)
+    return ToolCall(new_id(), spec.name, corrupt_value(args, kind, rng), arguments)
+
+
+def _json_text(ask: Ask, plan: Plan, words: list[str], rng: random.Random) -> str:
+    if ask.json_schema:
+        value = value_for_schema(ask.json_schema, words, rng)
+    else:
+        value = {"answer": compose(words, plan.output_tokens, rng), "keywords": words[:3]}
+    if plan.corrupt_kind:
+        return corrupt_json_text(value, plan.corrupt_kind, rng)
+    return json.dumps(value)
+
+
+def _cap(text: str, max_tokens: int | None) -> tuple[str, Finish]:
+    if max_tokens is not None and count_tokens(text) > max_tokens:
+        return text[: max(0, max_tokens) * CHARS_PER_TOKEN], "length"
+    return text, "stop"
+
+
+def build_answer(ask: Ask, plan: Plan, rng: random.Random) -> Answer:
+    """The answer to ``ask`` under ``plan`` (draws come from ``rng``, the target's stream)."""
+    words = keywords(ask.last_user)
+    prompt = prompt_tokens(list(ask.texts), ask.tools_text)
+    kind = plan.corrupt_kind
+    if ask.forced_tool and ask.tools:
+        call = _tool_call(ask, words, kind, rng)
+        used = count_tokens(call.name) + count_tokens(call.arguments) + 5
+        return Answer("", call, "tool", prompt, used, kind)
+    if ask.json_asked:
+        text = _json_text(ask, plan, words, rng)
+    else:
+        text = compose(words, plan.output_tokens, rng)
+        text = corrupt_text(text, kind, rng) if kind else text
+    text, finish = _cap(text, ask.max_tokens)
+    return Answer(text, None, finish, prompt, count_tokens(text), kind)
+
+
+def is_breaking(kind: str | None) -> bool:
+    """True for corruption kinds that make JSON unparseable."""
+    return kind in BREAKING

@@ -1,0 +1,165 @@
+"""OpenAI Chat Completions on the wire (providers.md §1.1, §2.1, §3.1, §3.5).
+
+Request: ``POST /v1/chat/completions`` with ``model``, ``messages`` (content strings or text parts,
+assistant ``tool_calls``), optional ``response_format`` (``json_object`` or ``json_schema``),
+``tools`` + ``tool_choice`` (``required`` or ``{type: function, function: {name}}`` force a call),
+``max_completion_tokens`` / ``max_tokens``, ``stream`` and ``stream_options.include_usage``.
+
+Response: ``chat.completion`` with one choice and ``usage``; streams are ``chat.completion.chunk``
+``data:`` lines: role chunk, content (or tool-call) deltas, a finish chunk with an empty delta, the
+usage-only chunk (``choices: []``) when ``include_usage`` is set, then ``data: [DONE]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator.answer import ANY_TOOL, Answer, Ask, ToolSpec
+from simulator.errors import openai_error, openai_headers
+from simulator.protocol import Event, Protocol, Reply, WireError, dumps, split_text, sse_data, text_of
+from simulator.ratelimit import RateDecision
+
+FINISH = {"stop": "stop", "length": "length", "tool": "tool_calls"}
+FINGERPRINT = "fp_simulator"
+UNPARSEABLE = ("We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+               "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+               "sent was not valid JSON.)")
+
+
+def _message_text(message: Any) -> str:
+    if not isinstance(message, dict):
+        return ""
+    parts = [text_of(message.get("content"))]
+    for call in message.get("tool_calls") or []:
+        fn = call.get("function", {}) if isinstance(call, dict) else {}
+        parts.append(f"{fn.get('name', '')} {fn.get('arguments', '')}")
+    return " ".join(p for p in parts if p)
+
+
+def _tools(body: dict) -> tuple[ToolSpec, ...]:
+    specs = []
+    for tool in body.get("tools") or []:
+        fn = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(fn, dict) and fn.get("name"):
+            specs.append(ToolSpec(fn["name"], fn.get("parameters") or {}))
+    return tuple(specs)
+
+
+def _forced(choice: Any) -> str | None:
+    if choice == "required":
+        return ANY_TOOL
+    if isinstance(choice, dict):
+        return (choice.get("function") or {}).get("name") or ANY_TOOL
+    return None
+
+
+class OpenAIProtocol(Protocol):
+    """OpenAI Chat Completions."""
+
+    name = "openai"
+
+    def _bad(self, message: str, param: str | None = None, code: str | None = None) -> WireError:
+        return WireError(400, {"error": {"message": message, "type": "invalid_request_error",
+                                         "param": param, "code": code}})
+
+    def parse(self, body: Any, path_model: str | None, stream: bool) -> Ask:
+        """Read a chat-completions body (``stream`` comes from the body, not the path)."""
+        if not isinstance(body, dict):
+            raise self._bad(UNPARSEABLE)
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise self._bad("you must provide a model parameter")
+        messages = body.get("messages")
+        if not isinstance(messages, list):
+            raise self._bad("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
+        if not messages:
+            raise self._bad("Invalid 'messages': empty array. Expected an array with minimum length 1, "
+                            "but got an empty array instead.", "messages", "empty_array")
+        users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+        fmt = body.get("response_format") if isinstance(body.get("response_format"), dict) else {}
+        tools = _tools(body)
+        return Ask(
+            model=model,
+            texts=tuple(_message_text(m) for m in messages),
+            last_user=_message_text(users[-1]) if users else _message_text(messages[-1]),
+            stream=bool(body.get("stream")),
+            include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
+            json_asked=fmt.get("type") in ("json_object", "json_schema"),
+            json_schema=(fmt.get("json_schema") or {}).get("schema") if fmt.get("type") == "json_schema" else None,
+            tools=tools,
+            forced_tool=_forced(body.get("tool_choice")) if tools else None,
+            max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
+            tools_text=dumps(body.get("tools")) if tools else "",
+        )
+
+    @staticmethod
+    def _usage(answer: Answer) -> dict:
+        return {
+            "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
+            "total_tokens": answer.total_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+        }
+
+    def render(self, ask: Ask, answer: Answer, reply: Reply) -> dict:
+        """A ``chat.completion`` object."""
+        message: dict = {"role": "assistant", "content": answer.text, "refusal": None, "annotations": []}
+        if answer.tool_call:
+            call = answer.tool_call
+            message["content"] = None
+            message["tool_calls"] = [{"id": f"call_{call.id_suffix}", "type": "function",
+                                      "function": {"name": call.name, "arguments": call.arguments}}]
+        return {
+            "id": f"chatcmpl-{reply.uid}", "object": "chat.completion", "created": reply.created,
+            "model": reply.model,
+            "choices": [{"index": 0, "message": message, "logprobs": None,
+                         "finish_reason": FINISH[answer.finish]}],
+            "usage": self._usage(answer), "service_tier": "default", "system_fingerprint": FINGERPRINT,
+        }
+
+    def stream(self, ask: Ask, answer: Answer, reply: Reply, sse: bool = True) -> list[Event]:
+        """``chat.completion.chunk`` events ending with the usage chunk (if asked) and ``[DONE]``."""
+        base = {"id": f"chatcmpl-{reply.uid}", "object": "chat.completion.chunk",
+                "created": reply.created, "model": reply.model, "service_tier": "default",
+                "system_fingerprint": FINGERPRINT}
+
+        def chunk(delta: dict, finish: str | None = None) -> bytes:
+            body = {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+            return sse_data({**body, "usage": None} if ask.include_usage else body)
+
+        events = [Event(chunk({"role": "assistant", "content": "", "refusal": None}), "head")]
+        if answer.tool_call:
+            call = answer.tool_call
+            first = {"index": 0, "id": f"call_{call.id_suffix}", "type": "function",
+                     "function": {"name": call.name, "arguments": ""}}
+            events.append(Event(chunk({"tool_calls": [first]}), "content"))
+            events += [Event(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}), "content")
+                       for piece in split_text(call.arguments, 24)]
+        else:
+            events += [Event(chunk({"content": piece}), "content") for piece in split_text(answer.text)]
+        events.append(Event(chunk({}, FINISH[answer.finish]), "tail"))
+        if ask.include_usage:
+            events.append(Event(sse_data({**base, "choices": [], "usage": self._usage(answer)}), "tail"))
+        events.append(Event(b"data: [DONE]\n\n", "tail"))
+        return events
+
+    def error_body(self, status: int, model: str, reply: Reply, rate: RateDecision | None = None,
+                   message: str | None = None) -> dict:
+        """OpenAI's ``{"error": {message, type, param, code}}``."""
+        return openai_error(status, model, rate, message)
+
+    def headers(self, reply: Reply, rate: RateDecision, status: int) -> dict[str, str]:
+        """``x-request-id``, ``x-ratelimit-*``, ``retry-after`` on 429/503."""
+        return openai_headers(reply.request_id, rate, status)
+
+    def has_credentials(self, headers: dict[str, str], query: dict[str, str]) -> bool:
+        """``Authorization: Bearer <key>``."""
+        return headers.get("authorization", "").lower().startswith("bearer ")
+
+    def missing_key_error(self, reply: Reply) -> tuple[int, dict]:
+        """401 as OpenAI sends it without a key."""
+        return 401, {"error": {"message": "You didn't provide an API key. You need to provide your API key "
+                                          "in an Authorization header using Bearer auth (i.e. Authorization: "
+                                          "Bearer YOUR_KEY).", "type": "invalid_request_error",
+                               "param": None, "code": None}}
