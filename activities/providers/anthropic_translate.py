@@ -1,0 +1,217 @@
+"""OpenAI Chat Completions request -> Anthropic Messages body (providers.md §1.2, §4.1).
+
+Messages: system/developer messages are hoisted, in order, into top-level ``system`` text blocks
+(rules in ``activities/providers/turns.py``; a mid-conversation hoist adds a trace note). ``user``
+content parts become ``text`` / ``image`` (data URL -> base64 source, https URL -> url source) /
+``document`` (PDF data URL) blocks; assistant ``tool_calls`` become ``tool_use`` blocks after the
+text; consecutive ``tool`` messages become ``tool_result`` blocks at the start of the next user
+turn. Same-role turns are merged; a conversation starting with the assistant gets a minimal user
+turn. Tool ids are kept when they match ``[a-zA-Z0-9_-]+`` and otherwise rewritten the same way on
+both sides.
+
+Parameters: ``max_tokens`` is required (the request's cap, else ``min(target.max_output_tokens,
+4096)``; clamped to the target's maximum); ``temperature`` clamped to 0..1; ``stop`` ->
+``stop_sequences``; ``user`` -> ``metadata.user_id``; ``tool_choice`` / ``parallel_tool_calls`` per
+the §4.1 table; JSON mode and ``json_schema`` -> a forced ``json_tool_call`` tool whose input the
+adapter returns as the content (LiteLLM's approach, §4.1). Not supported and dropped with a trace
+note: ``n`` > 1, ``seed``, ``logprobs``, ``top_logprobs``, penalties, ``logit_bias`` and every other
+OpenAI-only field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from activities.providers.base import ProviderCall
+from activities.providers.common import content_parts, dropped, parse_data_url, text_of, tool_arguments
+from activities.providers.turns import FILLER_TEXT, Block, Turn, hoist_system, shape_turns
+from core.chat import ChatMessage, ChatRequest
+
+P = "anthropic"
+DEFAULT_MAX_TOKENS = 4096
+JSON_TOOL = "json_tool_call"
+_IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+_ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
+
+# Fields handled below, or deliberately not sent without a note (our own routing data, streaming).
+_HANDLED = {"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k",
+            "stop", "tools", "tool_choice", "parallel_tool_calls", "response_format", "user", "n",
+            "metadata", "stream", "stream_options"}
+
+
+def build_body(call: ProviderCall) -> tuple[dict[str, Any], list[str]]:
+    """The Messages API body for ``call`` and the trace notes of what was mapped or dropped."""
+    req, notes = call.request, []
+    system, rest = hoist_system(req.messages, notes, P)
+    body: dict[str, Any] = {"model": call.target.model, "max_tokens": _max_tokens(call, notes),
+                            "messages": [{"role": t.role, "content": t.blocks} for t in _turns(rest, notes)]}
+    if system:
+        body["system"] = [{"type": "text", "text": s} for s in system]
+    body.update(_sampling(req, notes))
+    body.update(_tools(req, notes))
+    if req.user:
+        body["metadata"] = {"user_id": req.user}
+    if req.n and req.n > 1:
+        notes.append(f"{P}: n={req.n} not supported; one choice returned")
+    if req.stream:
+        notes.append(f"{P}: stream=true served without streaming by this adapter")
+    fields = {k for k, v in req.model_dump(exclude_none=True).items() if v is not None}
+    dropped(notes, P, [k for k in fields - _HANDLED])
+    return body, notes
+
+
+def anthropic_tool_id(tool_call_id: str) -> str:
+    """A tool id Anthropic accepts (``[a-zA-Z0-9_-]+``); invalid characters become ``_``."""
+    if _ID_OK.match(tool_call_id):
+        return tool_call_id
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", tool_call_id) or "toolu_empty"
+
+
+def json_tool_schema(req: ChatRequest) -> tuple[dict[str, Any], bool]:
+    """The ``json_tool_call`` input schema for a JSON request, and whether the caller's schema was
+    wrapped as ``{"value": schema}`` because Anthropic tool inputs must be objects."""
+    fmt = req.response_format or {}
+    schema = (fmt.get("json_schema") or {}).get("schema") if fmt.get("type") == "json_schema" else None
+    if not schema:
+        return {"type": "object"}, False
+    if schema.get("type") == "object":
+        return schema, False
+    return {"type": "object", "properties": {"value": schema}, "required": ["value"]}, True
+
+
+def _max_tokens(call: ProviderCall, notes: list[str]) -> int:
+    cap = call.request.output_cap()
+    limit = call.target.max_output_tokens
+    if cap is None:
+        return min(limit, DEFAULT_MAX_TOKENS)
+    if cap > limit:
+        notes.append(f"{P}: max_tokens {cap} clamped to the target's maximum {limit}")
+        return limit
+    return cap
+
+
+def _sampling(req: ChatRequest, notes: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if req.temperature is not None:
+        out["temperature"] = min(req.temperature, 1.0)
+        if req.temperature > 1.0:
+            notes.append(f"{P}: temperature {req.temperature:g} clamped to 1 (Anthropic range 0..1)")
+    if req.top_p is not None:
+        out["top_p"] = req.top_p
+    top_k = (req.model_extra or {}).get("top_k")
+    if isinstance(top_k, int):
+        out["top_k"] = top_k
+    stops = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
+    kept = [s for s in stops if s.strip()]
+    if len(kept) < len(stops):
+        notes.append(f"{P}: dropped whitespace-only stop sequences")
+    if kept:
+        out["stop_sequences"] = kept
+    return out
+
+
+def _tools(req: ChatRequest, notes: list[str]) -> dict[str, Any]:
+    tools = [_tool(t, notes) for t in req.tools or []]
+    tools = [t for t in tools if t is not None]
+    choice = _tool_choice(req.tool_choice, req.model_extra or {}, notes)
+    if req.wants_json():
+        schema, _ = json_tool_schema(req)
+        tools.append({"name": JSON_TOOL, "description": "Respond with JSON matching this schema.",
+                      "input_schema": schema})
+        if len(tools) == 1:
+            choice = {"type": "tool", "name": JSON_TOOL}
+        else:
+            notes.append(f"{P}: JSON output requested alongside tools; {JSON_TOOL} offered, not forced")
+        notes.append(f"{P}: response_format mapped to forced tool {JSON_TOOL}")
+    if not tools:
+        if choice is not None:
+            notes.append(f"{P}: tool_choice dropped (no tools)")
+        return {}
+    return {"tools": tools, **({"tool_choice": choice} if choice else {})}
+
+
+def _tool(tool: dict[str, Any], notes: list[str]) -> dict[str, Any] | None:
+    fn = tool.get("function") if tool.get("type", "function") == "function" else None
+    if not isinstance(fn, dict) or not fn.get("name"):
+        notes.append(f"{P}: dropped a tool of type {tool.get('type')!r} (only function tools translate)")
+        return None
+    params = fn.get("parameters") or {"type": "object", "properties": {}}
+    out = {"name": fn["name"], "input_schema": params}
+    if fn.get("description"):
+        out["description"] = fn["description"]
+    return out
+
+
+def _tool_choice(choice: Any, extra: dict[str, Any], notes: list[str]) -> dict[str, Any] | None:
+    mapped: dict[str, Any] | None
+    if choice is None:
+        mapped = None
+    elif isinstance(choice, dict):
+        mapped = {"type": "tool", "name": (choice.get("function") or {}).get("name", "")}
+    else:
+        mapped = {"auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"}}.get(choice)
+    if extra.get("parallel_tool_calls") is False:
+        mapped = mapped or {"type": "auto"}
+        if mapped["type"] != "none":
+            mapped["disable_parallel_tool_use"] = True
+    return mapped
+
+
+def _turns(messages: list[ChatMessage], notes: list[str]) -> list[Turn]:
+    turns = [_turn(m, notes) for m in messages]
+    return shape_turns(turns, is_result=lambda b: b.get("type") == "tool_result",
+                       filler={"type": "text", "text": FILLER_TEXT}, notes=notes, protocol=P)
+
+
+def _turn(msg: ChatMessage, notes: list[str]) -> Turn:
+    if msg.role == "assistant":
+        blocks = _content_blocks(msg.content, notes)
+        for tc in msg.tool_calls or []:
+            blocks.append({"type": "tool_use", "id": anthropic_tool_id(tc.id), "name": tc.function.name,
+                           "input": tool_arguments(tc)})
+        return Turn("assistant", blocks)
+    if msg.role == "tool":
+        block: Block = {"type": "tool_result", "tool_use_id": anthropic_tool_id(msg.tool_call_id or "")}
+        text = text_of(msg.content)
+        if text:
+            block["content"] = text
+        return Turn("user", [block])
+    if msg.role == "function":
+        notes.append(f"{P}: deprecated function-role message sent as user text")
+    return Turn("user", _content_blocks(msg.content, notes))
+
+
+def _content_blocks(content: str | list[dict[str, Any]] | None, notes: list[str]) -> list[Block]:
+    blocks: list[Block] = []
+    for part in content_parts(content):
+        kind = part.get("type")
+        if kind in ("text", "refusal"):
+            text = str(part.get("text") or part.get("refusal") or "")
+            if text:
+                blocks.append({"type": "text", "text": text})
+        elif kind == "image_url":
+            blocks.extend(_image(part.get("image_url") or {}, notes))
+        elif kind == "file" and (doc := _document(part.get("file") or {})):
+            blocks.append(doc)
+        else:
+            notes.append(f"{P}: dropped a content part of type {kind!r}")
+    return blocks
+
+
+def _image(image: dict[str, Any], notes: list[str]) -> list[Block]:
+    url = str(image.get("url", ""))
+    data = parse_data_url(url)
+    if data and data[0] in _IMAGE_TYPES:
+        return [{"type": "image", "source": {"type": "base64", "media_type": data[0], "data": data[1]}}]
+    if url.startswith(("https://", "http://")):
+        return [{"type": "image", "source": {"type": "url", "url": url}}]
+    notes.append(f"{P}: dropped an image Anthropic cannot take ({(data or ('unknown',))[0]})")
+    return []
+
+
+def _document(file: dict[str, Any]) -> Block | None:
+    data = parse_data_url(str(file.get("file_data", "")))
+    if data and data[0] == "application/pdf":
+        return {"type": "document", "source": {"type": "base64", "media_type": data[0], "data": data[1]}}
+    return None
