@@ -20,7 +20,7 @@ def _provider_routes(h: Handlers, prefix: str) -> list[Route]:
     return [
         Route(f"{prefix}/v1/chat/completions", h.openai_chat, methods=["POST"]),
         Route(f"{prefix}/v1/models", h.list_models, methods=["GET"]),
-        Route(f"{prefix}/v1/models/{{model}}", h.get_model, methods=["GET"]),
+        Route(f"{prefix}/v1/models/{{rest:path}}", h.v1_model, methods=["GET", "POST"]),
         Route(f"{prefix}/v1/messages", h.anthropic_messages, methods=["POST"]),
         Route(f"{prefix}/v1beta/models", h.gemini_list, methods=["GET"]),
         Route(f"{prefix}/v1beta/models/{{rest:path}}", h.gemini_models, methods=["GET", "POST"]),

@@ -16,25 +16,34 @@ running ``usageMetadata`` on each, ``finishReason`` on the last, no ``[DONE]``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from simulator.answer import ANY_TOOL, Answer, Ask, ToolSpec
 from simulator.errors import gemini_error, gemini_headers
-from simulator.protocol import Event, Protocol, Reply, WireError, dumps, split_text, sse_data, text_of
+from simulator.protocol import Event, Protocol, Reply, WireError, dumps, split_text, sse_data
 from simulator.ratelimit import RateDecision
 from simulator.text import count_tokens
 
 FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool": "STOP"}
+_CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _get(obj: Any, name: str) -> Any:
+    """Field ``name`` (camelCase) of a JSON object, also under its snake_case name: Google's JSON
+    parser accepts both spellings, and the SDK sends some fields (``parameters_json_schema``) snake."""
+    if not isinstance(obj, dict):
+        return None
+    value = obj.get(name)
+    return value if value is not None else obj.get(_CAMEL_HUMP.sub("_", name).lower())
 
 
 def _part_text(part: Any) -> str:
     if not isinstance(part, dict):
         return ""
-    if "functionCall" in part:
-        call = part["functionCall"] or {}
+    if call := _get(part, "functionCall"):
         return f"{call.get('name', '')} {dumps(call.get('args', {}))}"
-    if "functionResponse" in part:
-        resp = part["functionResponse"] or {}
+    if resp := _get(part, "functionResponse"):
         return f"{resp.get('name', '')} {dumps(resp.get('response', {}))}"
     return part.get("text") or ""
 
@@ -50,18 +59,18 @@ def _content_text(content: Any) -> str:
 def _tools(body: dict) -> tuple[ToolSpec, ...]:
     specs = []
     for tool in body.get("tools") or []:
-        for decl in (tool or {}).get("functionDeclarations") or []:
+        for decl in _get(tool, "functionDeclarations") or []:
             if isinstance(decl, dict) and decl.get("name"):
-                schema = decl.get("parametersJsonSchema") or decl.get("parameters") or {}
+                schema = _get(decl, "parametersJsonSchema") or decl.get("parameters") or {}
                 specs.append(ToolSpec(decl["name"], schema))
     return tuple(specs)
 
 
 def _forced(body: dict) -> str | None:
-    config = ((body.get("toolConfig") or {}).get("functionCallingConfig")) or {}
+    config = _get(_get(body, "toolConfig"), "functionCallingConfig") or {}
     if str(config.get("mode", "")).upper() != "ANY":
         return None
-    allowed = config.get("allowedFunctionNames") or []
+    allowed = _get(config, "allowedFunctionNames") or []
     return allowed[0] if allowed else ANY_TOOL
 
 
@@ -81,22 +90,22 @@ class GeminiProtocol(Protocol):
         contents = body.get("contents")
         if not isinstance(contents, list) or not contents:
             raise self._bad(model, "* GenerateContentRequest.contents: contents is not specified\n")
-        system = _content_text(body.get("systemInstruction") or body.get("system_instruction") or "")
+        system = _content_text(_get(body, "systemInstruction") or "")
         texts = ([system] if system else []) + [_content_text(c) for c in contents]
         users = [c for c in contents if isinstance(c, dict) and c.get("role", "user") == "user"]
-        config = body.get("generationConfig") if isinstance(body.get("generationConfig"), dict) else {}
-        schema = config.get("responseJsonSchema") or config.get("responseSchema")
+        config = _get(body, "generationConfig") or {}
+        schema = _get(config, "responseJsonSchema") or _get(config, "responseSchema")
         tools = _tools(body)
         return Ask(
             model=model,
             texts=tuple(texts),
             last_user=_content_text(users[-1]) if users else texts[-1],
             stream=stream,
-            json_asked=config.get("responseMimeType") == "application/json" or bool(schema),
+            json_asked=_get(config, "responseMimeType") == "application/json" or bool(schema),
             json_schema=schema if isinstance(schema, dict) else None,
             tools=tools,
             forced_tool=_forced(body) if tools else None,
-            max_tokens=config.get("maxOutputTokens"),
+            max_tokens=_get(config, "maxOutputTokens"),
             tools_text=dumps(body.get("tools")) if tools else "",
         )
 

@@ -5,7 +5,9 @@ Paths (each also under a region prefix ``/r/{region}``; providers.md §1.1-1.3):
 - OpenAI: ``POST /v1/chat/completions``; ``GET /v1/models``, ``GET /v1/models/{model}``
 - Anthropic: ``POST /v1/messages``; ``GET /v1/models`` when the request has ``anthropic-version``
 - Gemini: ``POST /v1beta/models/{model}:generateContent`` and ``:streamGenerateContent`` (``?alt=sse``
-  or JSON array); ``GET /v1beta/models``, ``GET /v1beta/models/{model}``
+  or JSON array); ``GET /v1beta/models``, ``GET /v1beta/models/{model}``. The same under ``/v1``
+  (google-genai 3.x defaults to ``v1``); a ``GET`` under ``/v1/models`` is Gemini's when it carries
+  ``x-goog-api-key`` or ``?key=``.
 
 Model listings ignore faults (they keep working during outages, as in the 2023-11-08 incident) and
 are not counted as calls. Unknown model -> the provider's 404 body; unreadable body -> its 400 body.
@@ -94,8 +96,21 @@ class Handlers:
     def _region(self, request: Request) -> str | None:
         return request.path_params.get("region")
 
+    @staticmethod
+    def _is_gemini(request: Request) -> bool:
+        return "x-goog-api-key" in request.headers or "key" in request.query_params
+
+    async def v1_model(self, request: Request) -> Response:
+        """``[/r/{region}]/v1/models/{rest}``: Gemini generation (``model:method``) or a model lookup."""
+        if request.method == "POST" or ":" in request.path_params["rest"] or self._is_gemini(request):
+            return await self.gemini_models(request)
+        return await self.get_model(request)
+
     async def list_models(self, request: Request) -> Response:
-        """``GET [/r/{region}]/v1/models``: OpenAI's list, or Anthropic's with ``anthropic-version``."""
+        """``GET [/r/{region}]/v1/models``: OpenAI's list, Anthropic's with ``anthropic-version``,
+        Gemini's with ``x-goog-api-key``."""
+        if self._is_gemini(request):
+            return await self.gemini_list(request)
         if "anthropic-version" in request.headers:
             models = self.world.models("anthropic", self._region(request))
             data = [{"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
@@ -111,7 +126,7 @@ class Handlers:
 
     async def get_model(self, request: Request) -> Response:
         """``GET [/r/{region}]/v1/models/{model}`` (OpenAI retrieve)."""
-        model = request.path_params["model"]
+        model = request.path_params["rest"]
         if model in self.world.models("openai", self._region(request)):
             return JSONResponse(self._openai_model(model))
         body = self.protocols["openai"].error_body(404, model, Reply.new("req_", model))

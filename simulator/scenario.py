@@ -175,6 +175,11 @@ class Step(StepChange):
 
     at: Duration
 
+    @property
+    def at_s(self) -> float:
+        """Incident time of the step in seconds (the same as ``at``, named for its unit)."""
+        return self.at
+
 
 class Scenario(_Strict):
     """A whole scenario file (see the module docstring for the shape)."""
@@ -251,7 +256,7 @@ def bundled_scenarios() -> dict[str, Path]:
     return {Path(f.name).stem: Path(str(f)) for f in root.iterdir() if f.name.endswith(".yaml")}
 
 
-def resolve_scenario_path(name_or_path: str | Path) -> Path:
+def resolve_scenario(name_or_path: str | Path) -> Path:
     """A path as given if it exists, else the bundled scenario of that bare name."""
     path = Path(name_or_path)
     if path.exists():
@@ -265,7 +270,7 @@ def resolve_scenario_path(name_or_path: str | Path) -> Path:
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """Read and validate a scenario file (or a bundled one by bare name, e.g. ``basic-primary-down``)."""
-    path = resolve_scenario_path(name_or_path)
+    path = resolve_scenario(name_or_path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -3,7 +3,7 @@ client for the ``/_sim`` control API. Latencies are a few milliseconds so the su
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -32,9 +32,14 @@ FAST: dict[str, Any] = {
 }
 
 
-def fast_scenario(**overrides: Any) -> Scenario:
-    """The fast scenario with top-level keys replaced."""
+def _fast(**overrides: Any) -> Scenario:
     return parse_scenario({**FAST, **overrides})
+
+
+@pytest.fixture
+def fast_scenario() -> Callable[..., Scenario]:
+    """Builds the fast scenario with top-level keys replaced (e.g. ``timeline=[...]``)."""
+    return _fast
 
 
 class Control:
@@ -62,7 +67,7 @@ class Control:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[RunningSimulator]:
-    async with run_simulator(fast_scenario()) as running:
+    async with run_simulator(_fast()) as running:
         yield running
 
 
