@@ -1,0 +1,1 @@
+"""Bundled fault scenarios (package data). Format: ``README.md`` in this directory."""
