@@ -61,7 +61,7 @@ class SimExchange:
         self.stats = spec.world.stats
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async with Channel(receive, send, self.spec.world.closing) as channel:
+        async with Channel(scope, receive, send, self.spec.world.closing, self.spec.world.connections) as channel:
             await self._run(channel)
 
     def _count(self, counter: str) -> None:

@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 
 from simulator.app import build_app
 from simulator.scenario import Scenario, load_scenario, parse_target_id
-from simulator.wire import quiet_incomplete_response_log
+from simulator.wire import quiet_incomplete_response_log, resettable_protocol
 from simulator.world import World
 
 log = logging.getLogger(__name__)
@@ -77,11 +77,12 @@ def _as_scenario(scenario_or_path: Scenario | str | Path) -> Scenario:
     return scenario_or_path if isinstance(scenario_or_path, Scenario) else load_scenario(scenario_or_path)
 
 
-def _config(app: Starlette, host: str, port: int, log_level: str, access_log: bool,
+def _config(app: Starlette, world: World, host: str, port: int, log_level: str, access_log: bool,
             embedded: bool) -> uvicorn.Config:
     extra = {"log_config": None} if embedded else {}
     return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=access_log,
-                          lifespan="off", http="h11", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, **extra)
+                          lifespan="off", http=resettable_protocol(world.connections),
+                          timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, **extra)
 
 
 async def _wait_started(server: _SimServer, task: asyncio.Task[None]) -> None:
@@ -103,7 +104,7 @@ async def run_simulator(scenario_or_path: Scenario | str | Path, host: str = "12
     """Serve a scenario from the current event loop for the duration of the ``async with``."""
     world = World(_as_scenario(scenario_or_path), time_scale=time_scale)
     app = build_app(world, require_key=require_key)
-    server = _SimServer(_config(app, host, port, log_level, access_log, embedded=True), world, embedded=True)
+    server = _SimServer(_config(app, world, host, port, log_level, access_log, embedded=True), world, embedded=True)
     with quiet_incomplete_response_log():
         task = asyncio.create_task(server.serve())
         try:
@@ -124,7 +125,7 @@ def serve(scenario_or_path: Scenario | str | Path, host: str = "127.0.0.1", port
     scenario = _as_scenario(scenario_or_path)
     world = World(scenario, time_scale=time_scale)
     app = build_app(world, require_key=require_key)
-    server = _SimServer(_config(app, host, port, log_level, access_log, embedded=False), world, embedded=False)
+    server = _SimServer(_config(app, world, host, port, log_level, access_log, embedded=False), world, embedded=False)
     log.info("simulating %s (time_scale %s) on http://%s:%s; targets: %s", scenario.name,
              world.clock.time_scale, host, port, ", ".join(world.targets))
     with quiet_incomplete_response_log():

@@ -6,11 +6,12 @@ ends as soon as the client goes away or the simulator shuts down.
 
 Faults (scenario README ``reset_share``, ``hang_share``):
 
-- :meth:`Channel.reset`: send a response head announcing a body (``content-length``) and then close
-  the connection without the body, so the client sees a transport error (for httpx
-  ``RemoteProtocolError``), never an HTTP status. Uvicorn closes the transport when an ASGI app
-  returns without completing its response; :func:`quiet_incomplete_response_log` drops the error
-  line uvicorn logs for that deliberate case.
+- :meth:`Channel.reset`: the client sees a transport error, never an HTTP status. Under uvicorn with
+  :func:`resettable_protocol` (what ``simulator.server`` uses) the TCP connection is aborted with
+  ``SO_LINGER 0``, a real reset before any byte of the response. Elsewhere (another ASGI server) the
+  fallback sends a response head announcing a body (``content-length``) and returns without it, and
+  uvicorn closes the connection; :func:`quiet_incomplete_response_log` drops the error line uvicorn
+  logs for that deliberate case.
 - :meth:`Channel.wait_disconnect`: answer nothing until the client disconnects.
 """
 
@@ -19,17 +20,71 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
+import struct
 from collections.abc import Iterator
+from typing import Any
 
-from starlette.types import Message, Receive, Send
+from starlette.types import Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 _INCOMPLETE = "ASGI callable returned without completing response."
+_Addr = tuple[Any, ...]
+
+
+class ConnectionRegistry:
+    """Live server transports by ``(server address, client address)``, so a request can reset its
+    own TCP connection. Filled by the protocol class from :func:`resettable_protocol`."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[_Addr, _Addr], asyncio.Transport] = {}
+
+    def add(self, server: _Addr, client: _Addr, transport: asyncio.Transport) -> None:
+        """Remember a new connection."""
+        self._by_key[(tuple(server), tuple(client))] = transport
+
+    def discard(self, server: _Addr, client: _Addr) -> None:
+        """Forget a closed connection."""
+        self._by_key.pop((tuple(server), tuple(client)), None)
+
+    def abort(self, scope: Scope) -> bool:
+        """Reset the connection that carries ``scope`` (RST, no bytes sent); False if unknown."""
+        key = (tuple(scope.get("server") or ()), tuple(scope.get("client") or ()))
+        transport = self._by_key.get(key)
+        if transport is None or transport.is_closing():
+            return False
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+        return True
+
+
+def resettable_protocol(registry: ConnectionRegistry) -> type[H11Protocol]:
+    """uvicorn's h11 protocol class, registering each connection in ``registry``."""
+
+    class ResettableH11Protocol(H11Protocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if self.server and self.client:
+                registry.add(self.server, self.client, transport)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self.server and self.client:
+                registry.discard(self.server, self.client)
+            super().connection_lost(exc)
+
+    return ResettableH11Protocol
 
 
 class Channel:
     """One HTTP exchange: timed sends that stop early when the client disconnects."""
 
-    def __init__(self, receive: Receive, send: Send, closing: asyncio.Event) -> None:
+    def __init__(self, scope: Scope, receive: Receive, send: Send, closing: asyncio.Event,
+                 connections: ConnectionRegistry | None = None) -> None:
+        self._scope = scope
+        self._connections = connections
         self._receive = receive
         self._send = send
         self._closing = closing
@@ -101,7 +156,12 @@ class Channel:
         await self.body(data, more=False)
 
     async def reset(self) -> None:
-        """Announce a body, send none of it, and return: uvicorn then closes the connection."""
+        """Drop the connection: a TCP reset when the connection is registered, else announce a body,
+        send none of it, and return (uvicorn then closes the connection)."""
+        if self._connections is not None and self._connections.abort(self._scope):
+            with contextlib.suppress(TimeoutError):  # let the server see the connection is gone
+                await asyncio.wait_for(self._gone.wait(), 1.0)
+            return
         if not self.started:
             await self.start(200, {"content-type": "application/json", "content-length": "4096"})
         await self.body(b"", more=True)

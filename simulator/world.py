@@ -16,6 +16,7 @@ from simulator.ratelimit import RateDecision, SlidingWindow
 from simulator.scenario import Scenario, Step, StepChange, parse_target_id
 from simulator.stats import Stats
 from simulator.timeline import Effective, effective_at, next_step
+from simulator.wire import ConnectionRegistry
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class World:
         self.window = SlidingWindow()
         self.live_steps: list[Step] = []
         self.closing = asyncio.Event()
+        self.connections = ConnectionRegistry()  # live TCP connections, so resets can abort them
         self._index = [(t, *parse_target_id(t)) for t in scenario.targets]
         self._rngs: dict[str, random.Random] = {}
         self._seed_rngs()

@@ -13,6 +13,7 @@ import openai
 import pytest
 
 from simulator.server import RunningSimulator, run_simulator
+from simulator.wire import ConnectionRegistry
 
 OPENAI = "openai/gpt-4o@us-east"
 OPENAI_EU = "openai/gpt-4o@eu-west"
@@ -116,6 +117,29 @@ async def test_reset_share_gives_a_transport_error(sim: RunningSimulator, contro
         with pytest.raises(openai.APIConnectionError):
             await client.chat.completions.create(**CHAT)
     assert (await control.stats(OPENAI))["resets"] == 2
+
+
+async def test_reset_sends_not_a_single_byte(sim: RunningSimulator, control) -> None:
+    await control.apply(OPENAI, reset_share=1.0)
+    reader, writer = await asyncio.open_connection(sim.host, sim.port)
+    body = json.dumps(CHAT).encode()
+    writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nhost: sim\r\ncontent-type: application/json\r\n"
+                 b"content-length: %d\r\n\r\n%s" % (len(body), body))
+    await writer.drain()
+    try:
+        received = await asyncio.wait_for(reader.read(1024), 2)
+    except ConnectionResetError:
+        received = b""
+    writer.close()
+    assert received == b""
+
+
+async def test_reset_fallback_without_connection_registry(sim: RunningSimulator, control,
+                                                          http: httpx.AsyncClient) -> None:
+    sim.world.connections = ConnectionRegistry()  # knows no connection: the head-then-close fallback
+    await control.apply(OPENAI, reset_share=1.0)
+    with pytest.raises(httpx.RemoteProtocolError):
+        await http.post("/v1/chat/completions", json=CHAT)
 
 
 async def test_stall_then_normal_answer(sim: RunningSimulator, control, http: httpx.AsyncClient) -> None:
