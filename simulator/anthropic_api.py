@@ -73,6 +73,9 @@ class AnthropicProtocol(Protocol):
                 raise self._bad(f"{field}: Field required")
             if not isinstance(body[field], kind) or isinstance(body[field], bool):
                 raise self._bad(f"{field}: Input should be a valid {kind.__name__}")
+        temperature = body.get("temperature")
+        if isinstance(temperature, int | float) and not 0 <= temperature <= 1:  # providers.md §0, gotcha 2
+            raise self._bad(f"temperature: range: 0..1 (got {temperature})")
 
     def parse(self, body: Any, path_model: str | None, stream: bool) -> Ask:
         """Read a messages body."""

@@ -77,10 +77,12 @@ class OpenAIProtocol(Protocol):
                             "but got an empty array instead.", "messages", "empty_array")
         users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
         fmt = body.get("response_format") if isinstance(body.get("response_format"), dict) else {}
+        texts = tuple(_message_text(m) for m in messages)
+        self._check_rules(body, fmt, texts)
         tools = _tools(body)
         return Ask(
             model=model,
-            texts=tuple(_message_text(m) for m in messages),
+            texts=texts,
             last_user=_message_text(users[-1]) if users else _message_text(messages[-1]),
             stream=bool(body.get("stream")),
             include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
@@ -91,6 +93,18 @@ class OpenAIProtocol(Protocol):
             max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
             tools_text=dumps(body.get("tools")) if tools else "",
         )
+
+    def _check_rules(self, body: dict, fmt: dict, texts: tuple[str, ...]) -> None:
+        """Two rules OpenAI enforces that translations break (providers.md §0, gotchas 2 and 18)."""
+        temperature = body.get("temperature")
+        if isinstance(temperature, int | float) and not 0 <= temperature <= 2:
+            raise self._bad(f"Invalid 'temperature': decimal {'above maximum' if temperature > 2 else 'below minimum'}"
+                            f" value. Expected a value {'<= 2' if temperature > 2 else '>= 0'}, but got "
+                            f"{temperature} instead.", "temperature", "decimal_above_max_value"
+                            if temperature > 2 else "decimal_below_min_value")
+        if fmt.get("type") == "json_object" and not any("json" in t.lower() for t in texts):
+            raise self._bad("'messages' must contain the word 'json' in some form, to use 'response_format' of "
+                            "type 'json_object'.", "messages")
 
     @staticmethod
     def _usage(answer: Answer) -> dict:

@@ -17,6 +17,8 @@ OPENAI_EU = "openai/gpt-4o@eu-west"
 ANTHROPIC = "anthropic/claude-sonnet-4@us-east"
 PROMPT = "Summarise the quarterly revenue report for the marketing department"
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 2000}
+JSON_CHAT = {**CHAT, "response_format": {"type": "json_object"},
+             "messages": [{"role": "system", "content": "Reply in JSON."}, *CHAT["messages"]]}
 NON_LATIN = re.compile(r"[\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -55,14 +57,14 @@ async def test_each_corrupt_kind(kind: str, http: httpx.AsyncClient, control) ->
 
 async def test_json_answers_stay_parseable_under_foreign_script(http: httpx.AsyncClient, control) -> None:
     await control.apply(OPENAI, corrupt_share=1.0, corrupt_kind="foreign_script")
-    text = await _answer(http, {**CHAT, "response_format": {"type": "json_object"}})
+    text = await _answer(http, JSON_CHAT)
     assert NON_LATIN.search(json.dumps(json.loads(text), ensure_ascii=False))
 
 
 async def test_invalid_json_on_json_mode(http: httpx.AsyncClient, control) -> None:
     await control.apply(OPENAI, corrupt_share=1.0, corrupt_kind="invalid_json")
     with pytest.raises(ValueError):
-        json.loads(await _answer(http, {**CHAT, "response_format": {"type": "json_object"}}))
+        json.loads(await _answer(http, JSON_CHAT))
 
 
 async def test_corrupted_tool_call_on_object_protocols(http: httpx.AsyncClient, control) -> None:
@@ -77,7 +79,7 @@ async def test_corrupted_tool_call_on_object_protocols(http: httpx.AsyncClient, 
 
 
 async def test_task_profile_quality_fails_the_tasks_check(http: httpx.AsyncClient) -> None:
-    body = {**CHAT, "response_format": {"type": "json_object"}}
+    body = JSON_CHAT
     header = {"x-switchyard-task-type": "json_extraction"}
     json.loads(await _answer(http, body, header))  # us-east has no profile: valid JSON
     json.loads(await _answer(http, {**body}, None))

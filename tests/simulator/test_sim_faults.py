@@ -242,6 +242,11 @@ async def test_malformed_bodies_get_each_providers_400(http: httpx.AsyncClient) 
                                                             "message": "max_tokens: Field required"}
     ge = await http.post(GEMINI_PATH, json={"contents": []})
     assert ge.status_code == 400 and ge.json()["error"]["status"] == "INVALID_ARGUMENT"
+    no_json_word = await http.post("/v1/chat/completions", json={**CHAT, "response_format": {"type": "json_object"}})
+    assert no_json_word.status_code == 400 and "must contain the word 'json'" in no_json_word.json()["error"]["message"]
+    hot = await http.post("/v1/messages", json={**MESSAGES, "temperature": 1.5})
+    assert hot.status_code == 400 and hot.json()["error"]["message"].startswith("temperature")
+    assert (await http.post("/v1/chat/completions", json={**CHAT, "temperature": 1.5})).status_code == 200
 
 
 async def test_region_prefix_routes_to_that_region(http: httpx.AsyncClient) -> None:
