@@ -10,12 +10,13 @@ turn. Tool ids are kept when they match ``[a-zA-Z0-9_-]+`` and otherwise rewritt
 both sides.
 
 Parameters: ``max_tokens`` is required (the request's cap, else ``min(target.max_output_tokens,
-4096)``; clamped to the target's maximum); ``temperature`` clamped to 0..1; ``stop`` ->
-``stop_sequences``; ``user`` -> ``metadata.user_id``; ``tool_choice`` / ``parallel_tool_calls`` per
-the §4.1 table; JSON mode and ``json_schema`` -> a forced ``json_tool_call`` tool whose input the
-adapter returns as the content (LiteLLM's approach, §4.1). Not supported and dropped with a trace
-note: ``n`` > 1, ``seed``, ``logprobs``, ``top_logprobs``, penalties, ``logit_bias`` and every other
-OpenAI-only field.
+4096)``; clamped to the target's maximum); ``stop`` -> ``stop_sequences``; ``temperature`` (clamped
+to 0..1), ``top_p`` and ``top_k`` only for targets with the ``sampling`` capability (Anthropic SDK
+2.x no longer lists them; the newest models reject them, §0 #2); ``user`` -> ``metadata.user_id``;
+``tool_choice`` / ``parallel_tool_calls`` per the §4.1 table; JSON mode and ``json_schema`` -> a
+forced ``json_tool_call`` tool whose input the adapter returns as the content (LiteLLM's approach,
+§4.1). Not supported and dropped with a trace note: ``n`` > 1, ``seed``, ``logprobs``,
+``top_logprobs``, penalties, ``logit_bias`` and every other OpenAI-only field.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ import re
 from typing import Any
 
 from activities.providers.base import ProviderCall
-from activities.providers.common import content_parts, dropped, parse_data_url, text_of, tool_arguments
+from activities.providers.common import (
+    content_parts,
+    dropped,
+    parse_data_url,
+    sampling_allowed,
+    text_of,
+    tool_arguments,
+)
 from activities.providers.turns import FILLER_TEXT, Block, Turn, hoist_system, shape_turns
 from core.chat import ChatMessage, ChatRequest
 
@@ -48,7 +56,7 @@ def build_body(call: ProviderCall) -> tuple[dict[str, Any], list[str]]:
                             "messages": [{"role": t.role, "content": t.blocks} for t in _turns(rest, notes)]}
     if system:
         body["system"] = [{"type": "text", "text": s} for s in system]
-    body.update(_sampling(req, notes))
+    body.update(_sampling(req, notes, sampling_allowed(call, notes, P)))
     body.update(_tools(req, notes))
     if req.user:
         body["metadata"] = {"user_id": req.user}
@@ -91,7 +99,20 @@ def _max_tokens(call: ProviderCall, notes: list[str]) -> int:
     return cap
 
 
-def _sampling(req: ChatRequest, notes: list[str]) -> dict[str, Any]:
+def _sampling(req: ChatRequest, notes: list[str], allowed: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if allowed:
+        out.update(_temperature_top(req, notes))
+    stops = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
+    kept = [s for s in stops if s.strip()]
+    if len(kept) < len(stops):
+        notes.append(f"{P}: dropped whitespace-only stop sequences")
+    if kept:
+        out["stop_sequences"] = kept
+    return out
+
+
+def _temperature_top(req: ChatRequest, notes: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if req.temperature is not None:
         out["temperature"] = min(req.temperature, 1.0)
@@ -102,12 +123,6 @@ def _sampling(req: ChatRequest, notes: list[str]) -> dict[str, Any]:
     top_k = (req.model_extra or {}).get("top_k")
     if isinstance(top_k, int):
         out["top_k"] = top_k
-    stops = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
-    kept = [s for s in stops if s.strip()]
-    if len(kept) < len(stops):
-        notes.append(f"{P}: dropped whitespace-only stop sequences")
-    if kept:
-        out["stop_sequences"] = kept
     return out
 
 
@@ -174,7 +189,7 @@ def _turn(msg: ChatMessage, notes: list[str]) -> Turn:
     if msg.role == "tool":
         block: Block = {"type": "tool_result", "tool_use_id": anthropic_tool_id(msg.tool_call_id or "")}
         text = text_of(msg.content)
-        if text:
+        if text.strip():
             block["content"] = text
         return Turn("user", [block])
     if msg.role == "function":
@@ -188,7 +203,7 @@ def _content_blocks(content: str | list[dict[str, Any]] | None, notes: list[str]
         kind = part.get("type")
         if kind in ("text", "refusal"):
             text = str(part.get("text") or part.get("refusal") or "")
-            if text:
+            if text.strip():                  # Anthropic rejects empty and whitespace-only text blocks
                 blocks.append({"type": "text", "text": text})
         elif kind == "image_url":
             blocks.extend(_image(part.get("image_url") or {}, notes))

@@ -229,6 +229,20 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
+
+
+def sampling_allowed(call: ProviderCall, notes: list[str], protocol: str) -> bool:
+    """False (with a note naming what was set) when the target lacks the ``sampling`` capability:
+    the newest models reject ``temperature``/``top_p``/``top_k`` (providers.md §0 #2)."""
+    if "sampling" in call.target.capabilities:
+        return True
+    req = call.request
+    given = [n for n in SAMPLING_PARAMS if getattr(req, n, None) is not None or (req.model_extra or {}).get(n)]
+    dropped(notes, protocol, given, "target does not accept sampling parameters")
+    return False
+
+
 def dropped(notes: list[str], protocol: str, names: list[str], why: str = "not supported") -> None:
     """Append one trace note for parameters that were not sent."""
     if names:

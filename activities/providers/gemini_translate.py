@@ -13,7 +13,8 @@ turn. Thought signatures: a tool call that came from Gemini carries its ``though
 and it is replayed; for Gemini 3 models a call without one gets the documented dummy signature on
 the first ``functionCall`` of each model turn (§0 #13).
 
-Parameters -> ``generationConfig``: temperature, ``topP``, ``topK``, ``candidateCount`` (n),
+Parameters -> ``generationConfig``: temperature, ``topP``, ``topK`` (only for targets with the
+``sampling`` capability), ``candidateCount`` (n),
 ``maxOutputTokens`` (clamped to the target's maximum), ``stopSequences`` (at most 5), ``seed``,
 ``presencePenalty`` / ``frequencyPenalty`` (noted: model-dependent), ``responseMimeType`` +
 ``responseJsonSchema`` for JSON. ``tools`` -> ``functionDeclarations`` with ``parametersJsonSchema``;
@@ -27,7 +28,14 @@ import mimetypes
 from typing import Any
 
 from activities.providers.base import ProviderCall
-from activities.providers.common import content_parts, dropped, parse_data_url, text_of, tool_arguments
+from activities.providers.common import (
+    content_parts,
+    dropped,
+    parse_data_url,
+    sampling_allowed,
+    text_of,
+    tool_arguments,
+)
 from activities.providers.turns import FILLER_TEXT, Block, Turn, hoist_system, shape_turns
 from core.chat import ChatMessage, ChatRequest, ToolCall
 
@@ -72,8 +80,9 @@ def thought_signature(tc: ToolCall) -> str | None:
 def _generation_config(call: ProviderCall, notes: list[str]) -> dict[str, Any]:
     req = call.request
     extra = req.model_extra or {}
-    cfg: dict[str, Any] = {k: v for k, v in (("temperature", req.temperature), ("topP", req.top_p),
-                                              ("topK", extra.get("top_k")), ("seed", req.seed)) if v is not None}
+    sampling = (("temperature", req.temperature), ("topP", req.top_p), ("topK", extra.get("top_k"))) \
+        if sampling_allowed(call, notes, P) else ()
+    cfg: dict[str, Any] = {k: v for k, v in (*sampling, ("seed", req.seed)) if v is not None}
     if req.n and req.n > 1:
         cfg["candidateCount"] = req.n
     cap, limit = req.output_cap(), call.target.max_output_tokens

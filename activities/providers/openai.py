@@ -2,11 +2,13 @@
 
 Serves OpenAI and every OpenAI-compatible server: Mistral, vLLM, Ollama, llama.cpp. The request is
 the caller's own body with ``model`` set to the target's model; fields this project does not name
-still reach the server (``ChatRequest`` keeps unknown fields). Changes, each with a trace note:
-``stream``/``stream_options`` are not sent (this adapter is non-streaming); ``metadata`` (our
-routing data) is sent only with ``store: true``; Gemini ``extra_content`` on tool calls is kept only
-for Google's OpenAI-compatible endpoint; Mistral-hosted targets get Mistral's dialect
-(``mistral_dialect.py``). Auth: ``Authorization: Bearer <key>`` (omitted without a key).
+still reach the server (``ChatRequest`` keeps unknown fields). Changes: ``stream`` /
+``stream_options`` are not sent (this adapter is non-streaming; noted); ``metadata`` (our routing
+data) is sent only with ``store: true``; temperature/top_p/top_k are dropped, with a note, for
+targets without the ``sampling`` capability (reasoning models reject them, §0 #2); Gemini
+``extra_content`` on tool calls is kept only for Google's OpenAI-compatible endpoint;
+Mistral-hosted targets get Mistral's dialect (``mistral_dialect.py``). Auth: ``Authorization:
+Bearer <key>`` (omitted without a key).
 
 Response: choices, messages and tool calls are copied into :class:`core.chat.ChatResponse`
 (object arguments are serialised to a JSON string); ``finish_reason`` ``model_length`` -> ``length``,
@@ -22,7 +24,15 @@ from typing import Any
 from urllib.parse import urlparse
 
 from activities.providers.base import ProviderCall, ProviderError
-from activities.providers.common import HttpAdapter, ResponseMeta, WireRequest, base_headers, json_text
+from activities.providers.common import (
+    SAMPLING_PARAMS,
+    HttpAdapter,
+    ResponseMeta,
+    WireRequest,
+    base_headers,
+    json_text,
+    sampling_allowed,
+)
 from activities.providers.mistral_dialect import is_mistral_host, to_mistral
 from core.chat import (
     ChatResponse,
@@ -78,6 +88,9 @@ def _body(call: ProviderCall, notes: list[str]) -> dict[str, Any]:
     if body.pop("stream", None):
         notes.append(f"{P}: stream=true served without streaming by this adapter")
     body.pop("stream_options", None)
+    if not sampling_allowed(call, notes, P):
+        for name in SAMPLING_PARAMS:
+            body.pop(name, None)
     if "metadata" in body and not body.get("store"):
         body.pop("metadata")
     if "googleapis.com" not in call.base_url():

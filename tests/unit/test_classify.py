@@ -43,50 +43,115 @@ GEMINI_QUOTA_MSG = ("You exceeded your current quota, please check your plan and
                     "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.")
 
 
-# --- rows 5, 10, 11: server errors ------------------------------------------------------------------
+# --- one row per signal: (protocol, status, body, expected class), ids name the §5 row ------------------
 
-@pytest.mark.parametrize("status", [408, 409, 500, 502, 504, 530])
-def test_server_error_statuses(status: int) -> None:
-    assert cls("openai", status, None) == E.SERVER_ERROR
+C = pytest.param
+ROWS = [
+    *(C("openai", st, None, E.SERVER_ERROR, id=f"r5-10-{st}") for st in (408, 409, 500, 502, 504, 530)),
+    C("openai", 500, openai_err("The server had an error processing your request.", "server_error"),
+      E.SERVER_ERROR, id="r10-openai-server_error"),
+    C("anthropic", 500, anthropic_err("api_error", "Internal server error"), E.SERVER_ERROR, id="r10-api_error"),
+    C("anthropic", 504, anthropic_err("timeout_error", "Request timeout"), E.SERVER_ERROR, id="r10-timeout_error"),
+    C("gemini", 500, gemini_err(500, "INTERNAL", "An internal error has occurred."), E.SERVER_ERROR, id="r10-INTERNAL"),
+    C("gemini", 504, gemini_err(504, "DEADLINE_EXCEEDED", "Deadline expired."), E.SERVER_ERROR, id="r10-DEADLINE"),
+    C("openai", 502, {"error": {"code": 502, "message": "Bad gateway.", "param": None, "type": "cf_bad_gateway"}},
+      E.SERVER_ERROR, id="r10-cf_bad_gateway"),
+    C("openai", 503, {"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}},
+      E.SERVER_ERROR, id="r11-self-hosted-loading"),
+    C("anthropic", 529, anthropic_err("overloaded_error", "Overloaded"), E.OVERLOADED, id="r8-529"),
+    C("anthropic", 500, anthropic_err("overloaded_error", "Overloaded"), E.OVERLOADED, id="r8-overloaded-on-500"),
+    C("gemini", 503, gemini_err(503, "UNAVAILABLE", "The model is overloaded. Please try again later."),
+      E.OVERLOADED, id="r8-UNAVAILABLE"),
+    C("openai", 503, openai_err("The engine is currently overloaded, please try again later", "server_error"),
+      E.OVERLOADED, id="r8-openai-503"),
+    C("openai", 503, {"error": {"code": 503, "message": "Service Unavailable.", "param": None,
+                                "type": "cf_service_unavailable"}}, E.OVERLOADED, id="r8-cf-503"),
+    C("openai", 503, "Slow Down", E.OVERLOADED, id="r8-slow-down"),
+    C("openai", 429, {"object": "error", "message": "Service tier capacity exceeded for this model.",
+                      "type": "service_tier_capacity_exceeded", "param": None, "code": "3505"},
+      E.OVERLOADED, id="r8-mistral-capacity"),
+    C("anthropic", 429, anthropic_err("rate_limit_error", "Number of request tokens has exceeded your per-minute "
+                                      "rate limit"), E.RATE_LIMITED, id="r6-anthropic"),
+    C("gemini", 429, gemini_err(429, "RESOURCE_EXHAUSTED", GEMINI_QUOTA_MSG, [
+        quota_failure("GenerateRequestsPerMinutePerProjectPerModel-FreeTier"), RETRY_INFO]),
+      E.RATE_LIMITED, id="r6-gemini-PerMinute"),
+    C("gemini", 429, gemini_err(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).",
+                                [RETRY_INFO]), E.RATE_LIMITED, id="r6-gemini-RetryInfo-only"),
+    C("openai", 429, {"object": "error", "message": "Requests rate limit exceeded", "type": "rate_limited",
+                      "param": None, "code": "1300"}, E.RATE_LIMITED, id="r6-mistral-1300"),
+    C("openai", 429, {"message": "Requests rate limit exceeded"}, E.RATE_LIMITED, id="r6-mistral-old"),
+    C("openai", 429, {"status": "come back later"}, E.RATE_LIMITED, id="r6-non-json-ish"),
+    C("openai", 429, None, E.RATE_LIMITED, id="r6-no-body"),
+    C("openai", 429, openai_err(
+        "Request too large for gpt-4 in organization org-abc on tokens per min (TPM): Limit 30000, Requested 31538. "
+        "The input or output tokens must be reduced in order to run successfully.", "tokens", "rate_limit_exceeded"),
+      E.TOO_LARGE_FOR_TARGET, id="r7-request-too-large"),
+    C("openai", 429, openai_err("Rate limit on tokens per min (TPM): Limit 10,000, Requested 11,652.", "tokens",
+                                "rate_limit_exceeded"), E.TOO_LARGE_FOR_TARGET, id="r7-limit-requested"),
+    C("openai", 429, openai_err("You exceeded your current quota, please check your plan and billing details.",
+                                "insufficient_quota", "insufficient_quota"), E.QUOTA_EXHAUSTED, id="r9-openai"),
+    C("gemini", 429, gemini_err(429, "RESOURCE_EXHAUSTED", GEMINI_QUOTA_MSG + "\nPlease retry in 36.4s.", [
+        quota_failure("GenerateRequestsPerDayPerProjectPerModel-FreeTier"), RETRY_INFO]),
+      E.QUOTA_EXHAUSTED, id="r9-gemini-PerDay"),
+    C("gemini", 429, gemini_err(429, "RESOURCE_EXHAUSTED", GEMINI_QUOTA_MSG, [
+        {"@type": "type.googleapis.com/google.rpc.Help", "links": []}]), E.QUOTA_EXHAUSTED, id="r9-plan-billing"),
+    C("gemini", 429, [gemini_err(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Gemini 2.5 Pro "
+                                 "Requests'", [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                                "reason": "RATE_LIMIT_EXCEEDED",
+                                                "metadata": {"quota_limit": "Gemini25ProRequestsPerDay"}}])],
+      E.QUOTA_EXHAUSTED, id="r9-vertex-quota_limit"),
+    C("anthropic", 402, anthropic_err("billing_error", "Your account has a billing issue."), E.QUOTA_EXHAUSTED,
+      id="r9-billing_error"),
+    C("anthropic", 400, anthropic_err("invalid_request_error", "Your credit balance is too low to access the "
+                                      "Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."),
+      E.QUOTA_EXHAUSTED, id="r9-credit-balance"),
+    C("openai", 401, openai_err("Incorrect API key provided: sk-abc***.", code="invalid_api_key"), E.AUTH,
+      id="r16-openai"),
+    C("anthropic", 401, anthropic_err("authentication_error", "invalid x-api-key"), E.AUTH, id="r16-anthropic"),
+    C("gemini", 400, gemini_err(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", [
+        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+         "domain": "googleapis.com"}]), E.AUTH, id="r16-gemini-API_KEY_INVALID"),
+    C("gemini", 401, gemini_err(401, "UNAUTHENTICATED", "Request had invalid authentication."), E.AUTH,
+      id="r16-vertex"),
+    C("openai", 403, openai_err("Country, region, or territory not supported", "request_forbidden",
+                                "unsupported_country_region_territory"), E.PERMISSION, id="r17-openai-region"),
+    C("anthropic", 403, anthropic_err("permission_error", "Your API key does not have permission to use the "
+                                      "specified resource."), E.PERMISSION, id="r17-anthropic"),
+    C("gemini", 403, gemini_err(403, "PERMISSION_DENIED", "The caller does not have permission"), E.PERMISSION,
+      id="r17-gemini"),
+    C("gemini", 400, gemini_err(400, "FAILED_PRECONDITION", "User location is not supported for the API use."),
+      E.PERMISSION, id="r17-FAILED_PRECONDITION-region"),
+    C("gemini", 400, gemini_err(400, "FAILED_PRECONDITION", "Gemini API free tier is not available in your country. "
+                                "Please enable billing on your project."), E.PERMISSION, id="r17-billing"),
+    C("openai", 404, openai_err("The model `gpt-5-turbo` does not exist or you do not have access to it.",
+                                code="model_not_found"), E.MODEL_NOT_FOUND, id="r18-openai"),
+    C("anthropic", 404, anthropic_err("not_found_error", "model: claude-3-5-sonnet-20240620"), E.MODEL_NOT_FOUND,
+      id="r18-anthropic"),
+    C("gemini", 404, gemini_err(404, "NOT_FOUND", "models/gemini-1.5-flash is not found for API version v1beta."),
+      E.MODEL_NOT_FOUND, id="r18-gemini"),
+    C("openai", 404, {"error": {"message": "model \"llama3\" not found, try pulling it first", "type": "api_error"}},
+      E.MODEL_NOT_FOUND, id="r18-ollama"),
+    C("openai", 400, openai_err("The model `x` does not exist", code="model_not_found"), E.MODEL_NOT_FOUND,
+      id="r18-on-400"),
+    C("anthropic", 413, anthropic_err("request_too_large", "Request exceeds the maximum allowed number of bytes."),
+      E.PAYLOAD_TOO_LARGE, id="r19-anthropic"),
+    C("anthropic", 413, "<html><head><title>413 Request Entity Too Large</title></head></html>",
+      E.PAYLOAD_TOO_LARGE, id="r19-cloudflare-html"),
+    C("openai", 400, openai_err("Your request was rejected as a result of our safety system.",
+                                code="content_policy_violation"), E.CONTENT_FILTER, id="r20-content_policy"),
+    C("openai", 400, openai_err("Invalid prompt: your prompt was flagged as potentially violating our usage policy.",
+                                code="invalid_prompt"), E.CONTENT_FILTER, id="r20-invalid_prompt"),
+    C("openai", 400, openai_err("The response was filtered due to the prompt triggering Azure OpenAI's content "
+                                "management policy.", code="content_filter"), E.CONTENT_FILTER, id="r20-azure"),
+    C("openai", 400, openai_err("Some text was flagged as potentially violating our usage policy."),
+      E.CONTENT_FILTER, id="r20-wording-only"),
+]
 
 
-def test_server_error_bodies() -> None:
-    assert cls("openai", 500, openai_err("The server had an error processing your request.", "server_error")) \
-        == E.SERVER_ERROR
-    assert cls("anthropic", 500, anthropic_err("api_error", "Internal server error")) == E.SERVER_ERROR
-    assert cls("anthropic", 504, anthropic_err("timeout_error", "Request timeout")) == E.SERVER_ERROR
-    assert cls("gemini", 500, gemini_err(500, "INTERNAL", "An internal error has occurred.")) == E.SERVER_ERROR
-    assert cls("gemini", 504, gemini_err(504, "DEADLINE_EXCEEDED", "Deadline expired.")) == E.SERVER_ERROR
-    assert cls("openai", 502, {"error": {"code": 502, "message": "Bad gateway.", "param": None,
-                                         "type": "cf_bad_gateway"}}) == E.SERVER_ERROR
-    assert cls("openai", 500, {"error": {"code": 500, "message": "oops", "type": "server_error"}}) == E.SERVER_ERROR
+@pytest.mark.parametrize(("protocol", "status", "body", "expected"), ROWS)
+def test_rows(protocol: str, status: int, body: Any, expected: E) -> None:
+    assert cls(protocol, status, body) == expected
 
-
-def test_self_hosted_503_loading_is_server_error() -> None:
-    body = {"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}}
-    assert cls("openai", 503, body) == E.SERVER_ERROR
-
-
-# --- row 8: overload -----------------------------------------------------------------------------------
-
-def test_overloaded() -> None:
-    assert cls("anthropic", 529, anthropic_err("overloaded_error", "Overloaded")) == E.OVERLOADED
-    assert cls("anthropic", 529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}) \
-        == E.OVERLOADED
-    assert cls("anthropic", 500, anthropic_err("overloaded_error", "Overloaded")) == E.OVERLOADED
-    assert cls("gemini", 503, gemini_err(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")) \
-        == E.OVERLOADED
-    assert cls("openai", 503, openai_err("The engine is currently overloaded, please try again later",
-                                         "server_error")) == E.OVERLOADED
-    assert cls("openai", 503, {"error": {"code": 503, "message": "Service Unavailable.", "param": None,
-                                         "type": "cf_service_unavailable"}}) == E.OVERLOADED
-    assert cls("openai", 503, "Slow Down") == E.OVERLOADED
-    mistral = {"object": "error", "message": "Service tier capacity exceeded for this model.",
-               "type": "service_tier_capacity_exceeded", "param": None, "code": "3505"}
-    assert cls("openai", 429, mistral) == E.OVERLOADED
-
-
-# --- row 6 / 7 / 9: 429 variants ---------------------------------------------------------------------
 
 def test_openai_429_transient_with_hint() -> None:
     body = openai_err("Rate limit reached for o4-mini in organization org-abc on tokens per min (TPM): "
@@ -94,104 +159,14 @@ def test_openai_429_transient_with_hint() -> None:
                       "https://platform.openai.com/account/rate-limits to learn more.", "tokens",
                       "rate_limit_exceeded")
     c = classify_http("openai", 429, {}, body, now=NOW)
-    assert c.error_class == E.RATE_LIMITED
-    assert c.retry_after_s == pytest.approx(3.965)
-    assert c.code == "rate_limit_exceeded"
-
-
-def test_429_transient_variants() -> None:
-    assert cls("anthropic", 429, anthropic_err("rate_limit_error", "Number of request tokens has exceeded "
-                                                                   "your per-minute rate limit")) == E.RATE_LIMITED
-    assert cls("gemini", 429, gemini_err(429, "RESOURCE_EXHAUSTED", GEMINI_QUOTA_MSG,
-                                         [quota_failure("GenerateRequestsPerMinutePerProjectPerModel-FreeTier"),
-                                          RETRY_INFO])) == E.RATE_LIMITED
-    assert cls("gemini", 429, gemini_err(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted "
-                                         "(e.g. check quota).", [RETRY_INFO])) == E.RATE_LIMITED
-    assert cls("openai", 429, {"object": "error", "message": "Requests rate limit exceeded", "type": "rate_limited",
-                               "param": None, "code": "1300"}) == E.RATE_LIMITED
-    assert cls("openai", 429, {"message": "Requests rate limit exceeded"}) == E.RATE_LIMITED
-    assert cls("openai", 429, {"status": "come back later"}) == E.RATE_LIMITED
-    assert cls("openai", 429, None) == E.RATE_LIMITED
-
-
-def test_request_too_large_for_target() -> None:
-    body = openai_err("Request too large for gpt-4 in organization org-abc on tokens per min (TPM): Limit 30000, "
-                      "Requested 31538. The input or output tokens must be reduced in order to run successfully. "
-                      "Visit https://platform.openai.com/account/rate-limits to learn more.", "tokens",
-                      "rate_limit_exceeded")
-    assert cls("openai", 429, body) == E.TOO_LARGE_FOR_TARGET
-    worded = openai_err("Rate limit on tokens per min (TPM): Limit 10,000, Requested 11,652.", "tokens",
-                        "rate_limit_exceeded")
-    assert cls("openai", 429, worded) == E.TOO_LARGE_FOR_TARGET
-
-
-def test_quota_exhausted() -> None:
-    assert cls("openai", 429, openai_err("You exceeded your current quota, please check your plan and billing "
-                                         "details.", "insufficient_quota", "insufficient_quota")) == E.QUOTA_EXHAUSTED
-    per_day = gemini_err(429, "RESOURCE_EXHAUSTED", GEMINI_QUOTA_MSG + "\nPlease retry in 36.429760048s.",
-                         [quota_failure("GenerateRequestsPerDayPerProjectPerModel-FreeTier"),
-                          {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "36s"}])
-    assert cls("gemini", 429, per_day) == E.QUOTA_EXHAUSTED
-    help_only = gemini_err(429, "RESOURCE_EXHAUSTED", GEMINI_QUOTA_MSG,
-                           [{"@type": "type.googleapis.com/google.rpc.Help", "links": []}])
-    assert cls("gemini", 429, help_only) == E.QUOTA_EXHAUSTED
-    vertex = gemini_err(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Gemini 2.5 Pro Requests'",
-                        [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED",
-                          "metadata": {"quota_limit": "Gemini25ProRequestsPerDay"}}])
-    assert cls("gemini", 429, [vertex]) == E.QUOTA_EXHAUSTED
-    assert cls("anthropic", 402, anthropic_err("billing_error", "Your account has a billing issue.")) \
-        == E.QUOTA_EXHAUSTED
-    assert cls("anthropic", 400, anthropic_err("invalid_request_error", "Your credit balance is too low to access "
-                                               "the Anthropic API. Please go to Plans & Billing to upgrade or "
-                                               "purchase credits.")) == E.QUOTA_EXHAUSTED
+    assert (c.error_class, c.retry_after_s, c.code) == (E.RATE_LIMITED, pytest.approx(3.965), "rate_limit_exceeded")
 
 
 def test_gemini_per_minute_is_not_quota_even_with_billing_wording() -> None:
     body = gemini_err(429, "RESOURCE_EXHAUSTED", GEMINI_QUOTA_MSG,
                       [quota_failure("GenerateContentInputTokensPerModelPerMinute-FreeTier"), RETRY_INFO])
     c = classify_http("gemini", 429, {}, body, now=NOW)
-    assert c.error_class == E.RATE_LIMITED
-    assert c.retry_after_s == 47.0
-
-
-# --- rows 16-18 ------------------------------------------------------------------------------------------
-
-def test_auth() -> None:
-    assert cls("openai", 401, openai_err("Incorrect API key provided: sk-abc***. You can find your API key at "
-                                         "https://platform.openai.com/account/api-keys.", code="invalid_api_key")) \
-        == E.AUTH
-    assert cls("anthropic", 401, anthropic_err("authentication_error", "invalid x-api-key")) == E.AUTH
-    gemini = gemini_err(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
-                        [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
-                          "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}}])
-    assert cls("gemini", 400, gemini) == E.AUTH
-    assert cls("gemini", 401, gemini_err(401, "UNAUTHENTICATED", "Request had invalid authentication.")) == E.AUTH
-
-
-def test_permission() -> None:
-    assert cls("openai", 403, openai_err("Country, region, or territory not supported", "request_forbidden",
-                                         "unsupported_country_region_territory")) == E.PERMISSION
-    assert cls("anthropic", 403, anthropic_err("permission_error", "Your API key does not have permission "
-                                               "to use the specified resource.")) == E.PERMISSION
-    assert cls("gemini", 403, gemini_err(403, "PERMISSION_DENIED", "The caller does not have permission")) \
-        == E.PERMISSION
-    assert cls("gemini", 400, gemini_err(400, "FAILED_PRECONDITION", "User location is not supported for the "
-                                         "API use.")) == E.PERMISSION
-    assert cls("gemini", 400, gemini_err(400, "FAILED_PRECONDITION", "Gemini API free tier is not available "
-                                         "in your country. Please enable billing on your project.")) == E.PERMISSION
-
-
-def test_model_not_found() -> None:
-    assert cls("openai", 404, openai_err("The model `gpt-5-turbo` does not exist or you do not have access to it.",
-                                         code="model_not_found")) == E.MODEL_NOT_FOUND
-    assert cls("anthropic", 404, anthropic_err("not_found_error", "model: claude-3-5-sonnet-20240620")) \
-        == E.MODEL_NOT_FOUND
-    assert cls("gemini", 404, gemini_err(404, "NOT_FOUND", "models/gemini-1.5-flash is not found for API version "
-                                         "v1beta, or is not supported for generateContent.")) == E.MODEL_NOT_FOUND
-    assert cls("openai", 404, {"error": {"message": "model \"llama3\" not found, try pulling it first",
-                                         "type": "api_error", "param": None, "code": None}}) == E.MODEL_NOT_FOUND
-    assert cls("openai", 400, openai_err("The model `x` does not exist", code="model_not_found")) \
-        == E.MODEL_NOT_FOUND
+    assert (c.error_class, c.retry_after_s) == (E.RATE_LIMITED, 47.0)
 
 
 # --- row 12: context length, every wording -----------------------------------------------------------
@@ -302,27 +277,6 @@ def test_translation_wording_on_native_openai_is_caller_error() -> None:
     assert cls("openai", 400, body) == E.INVALID_REQUEST
 
 
-# --- rows 19, 20 ------------------------------------------------------------------------------------------
-
-def test_payload_too_large() -> None:
-    assert cls("anthropic", 413, anthropic_err("request_too_large", "Request exceeds the maximum allowed number "
-                                               "of bytes.")) == E.PAYLOAD_TOO_LARGE
-    assert cls("anthropic", 413, "<html><head><title>413 Request Entity Too Large</title></head></html>") \
-        == E.PAYLOAD_TOO_LARGE
-
-
-@pytest.mark.parametrize("body", [
-    openai_err("Your request was rejected as a result of our safety system.", code="content_policy_violation"),
-    openai_err("Invalid prompt: your prompt was flagged as potentially violating our usage policy. Please try "
-               "again with a different prompt.", code="invalid_prompt"),
-    openai_err("The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
-               code="content_filter"),
-    openai_err("Some text was flagged as potentially violating our usage policy."),
-])
-def test_content_filtered(body: Any) -> None:
-    assert cls("openai", 400, body) == E.CONTENT_FILTER
-
-
 # --- body shapes ------------------------------------------------------------------------------------------
 
 def test_gemini_one_element_array_wrapping() -> None:
@@ -355,6 +309,7 @@ def test_classified_fields() -> None:
     c = classify_http("anthropic", 529, headers, anthropic_err("overloaded_error", "Overloaded"), now=NOW)
     assert (c.error_class, c.message, c.code, c.retry_after_s, c.should_retry, c.status) == \
         (E.OVERLOADED, "Overloaded", "overloaded_error", 7.0, False, 529)
+    assert len(classify_http("openai", 400, {}, openai_err("x" * 5000), now=NOW).message) <= 600
 
 
 def test_status_none_uses_embedded_type() -> None:
@@ -364,11 +319,6 @@ def test_status_none_uses_embedded_type() -> None:
     assert cls("anthropic", None, anthropic_err("rate_limit_error", "slow down")) == E.RATE_LIMITED
     assert cls("gemini", None, gemini_err(0, "UNAVAILABLE", "down")) == E.OVERLOADED
     assert cls("openai", None, {"error": {"message": "boom", "type": "server_error"}}) == E.SERVER_ERROR
-
-
-def test_long_messages_are_clipped() -> None:
-    c = classify_http("openai", 400, {}, openai_err("x" * 5000), now=NOW)
-    assert len(c.message) <= 600
 
 
 # --- classify_success_body -------------------------------------------------------------------------------
