@@ -81,7 +81,6 @@ _TRANSLATION_CODES = frozenset({"extra_forbidden", "invalid_request_message_orde
 _QUOTA_PHRASES = ("credit balance is too low", "insufficient_quota", "billing_hard_limit")
 _PLAN_BILLING = "check your plan and billing"
 _TOO_LARGE = re.compile(r"limit (\d+) requested (\d+)")
-_LOADING = ("loading", "not ready", "warming up")
 
 
 def classify_http(protocol: str, status: int | None, headers: Mapping[str, str] | None, body: Any, *,
@@ -169,7 +168,7 @@ def _by_status(info: ErrorInfo, status: int, translated: bool) -> ErrorClass:
     if status == 429:
         return _classify_429(info)
     if status == 503:
-        loading = any(w in info.text() for w in _LOADING)
+        loading = "loading" in info.text() and "overload" not in info.text()
         return ErrorClass.SERVER_ERROR if loading else ErrorClass.OVERLOADED
     if status >= 500:
         return ErrorClass.SERVER_ERROR

@@ -15,8 +15,9 @@ parseable value wins, garbage in one source (``retry-after: soon``) falls throug
    (RFC 3339 timestamps) and the generic ``x-ratelimit-reset`` (relative seconds, epoch seconds or
    epoch milliseconds, told apart by magnitude: >= 1e12 is epoch ms, >= 1e9 is epoch s, smaller
    is relative). The *relevant* resets are those whose matching ``...-remaining`` header is 0; the
-   hint is the latest of them (every exhausted limit must reset before a call can pass). When no
-   remaining header says which limit is exhausted, the *earliest* reset is used.
+   hint is the latest of them (every exhausted limit must reset before a call can pass). A reset
+   whose limit still has room is ignored (these headers ride on every response, a 500 included);
+   resets without a ``...-remaining`` header count as relevant and the *earliest* is used.
 4. Body hints: Gemini ``error.details[]`` ``google.rpc.RetryInfo.retryDelay`` (``"47s"``), then the
    message text: OpenAI's "Please try again in 1.574s" / "in 20ms" and Gemini's "Please retry in
    36.4s".
@@ -169,17 +170,18 @@ def _retry_after_header(h: dict[str, str], now: float) -> float | None:
 
 def _reset_headers(h: dict[str, str], now: float) -> float | None:
     exhausted: list[float] = []
-    others: list[float] = []
+    unknown: list[float] = []
     for reset, remaining in _RESET_PAIRS:
-        if reset not in h:
-            continue
-        value = parse_reset_value(h[reset], now)
+        value = parse_reset_value(h[reset], now) if reset in h else None
         if value is None:
             continue
-        (exhausted if _is_zero(h.get(remaining)) else others).append(value)
+        if remaining not in h:
+            unknown.append(value)
+        elif _is_zero(h[remaining]):
+            exhausted.append(value)
     if exhausted:
         return max(exhausted)
-    return min(others) if others else None
+    return min(unknown) if unknown else None
 
 
 def _is_zero(raw: str | None) -> bool:

@@ -67,6 +67,8 @@ ROWS = [
     C("openai", 503, {"error": {"code": 503, "message": "Service Unavailable.", "param": None,
                                 "type": "cf_service_unavailable"}}, E.OVERLOADED, id="r8-cf-503"),
     C("openai", 503, "Slow Down", E.OVERLOADED, id="r8-slow-down"),
+    C("openai", 503, openai_err("The server is overloaded or not ready yet.", "server_error"), E.OVERLOADED,
+      id="r8-openai-not-ready"),
     C("openai", 429, {"object": "error", "message": "Service tier capacity exceeded for this model.",
                       "type": "service_tier_capacity_exceeded", "param": None, "code": "3505"},
       E.OVERLOADED, id="r8-mistral-capacity"),

@@ -114,6 +114,15 @@ def test_reset_headers_every_exhausted_limit_must_reset() -> None:
     assert retry_after_s(headers, None, now=NOW) == 12.0
 
 
+def test_reset_headers_of_limits_with_room_are_ignored() -> None:
+    headers = {"x-ratelimit-reset-requests": "1s", "x-ratelimit-remaining-requests": "59",
+               "x-ratelimit-reset-tokens": "20s", "x-ratelimit-remaining-tokens": "1200",
+               "anthropic-ratelimit-requests-reset": NOW_RFC3339_PLUS_12,
+               "anthropic-ratelimit-requests-remaining": "999"}
+    assert retry_after_s(headers, None, now=NOW) is None
+    assert retry_after_s(headers, {"error": {"message": "Please try again in 2s."}}, now=NOW) == 2.0
+
+
 def test_reset_headers_without_remaining_info_take_the_earliest() -> None:
     headers = {"x-ratelimit-reset-requests": "8.64s", "x-ratelimit-reset-tokens": "6m0s"}
     assert retry_after_s(headers, None, now=NOW) == 8.64
