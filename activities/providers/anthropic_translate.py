@@ -64,7 +64,7 @@ def build_body(call: ProviderCall) -> tuple[dict[str, Any], list[str]]:
         notes.append(f"{P}: n={req.n} not supported; one choice returned")
     if req.stream:
         notes.append(f"{P}: stream=true served without streaming by this adapter")
-    fields = {k for k, v in req.model_dump(exclude_none=True).items() if v is not None}
+    fields = set(req.model_dump(exclude_none=True))
     dropped(notes, P, [k for k in fields - _HANDLED])
     return body, notes
 
