@@ -8,7 +8,8 @@ Pipeline of one try (STYLE.md: one short step each)::
     -> failure: ProviderError -> retry decision -> cooldown -> outcome row -> ApplicationError
 
 Failures leave as ``ApplicationError(type=<ErrorClass value>)`` with :class:`core.attempt.AttemptFailure`
-details: retryable classes stay retryable (with ``next_retry_delay`` from a Retry-After no longer
+details, in the BENIGN category (an expected provider failure, recorded in the outcome table and the
+trace, is not a worker error to log with a stack trace; ``shared/TEMPORAL.md`` section 9): retryable classes stay retryable (with ``next_retry_delay`` from a Retry-After no longer
 than the route's wait budget); a longer Retry-After cools the target down until then and is raised
 non-retryable so the workflow fails over at once. Temporal's retry policy is the only retry
 layer: the HTTP client never retries (``activities/providers/http.py``).
@@ -25,12 +26,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import httpx
-from core.usage import cost_usd
 from opentelemetry import trace
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.providers.base import AdapterResult, ProviderCall, ProviderError
 from activities.providers.registry import adapter_for
@@ -41,6 +42,7 @@ from core.attempt import AttemptFailure, AttemptInput, AttemptResult
 from core.config import ConfigSource, SwitchyardConfig, TargetConfig
 from core.errors import POLICIES, ErrorClass
 from core.names import ATTEMPT_ACTIVITY
+from core.usage import cost_usd
 
 _tracer = trace.get_tracer("switchyard.attempt")
 
@@ -106,8 +108,9 @@ class AttemptActivities:
         cost = cost_usd(usage, t.target.price)
         span.set_attributes({"switchyard.status": "ok", "gen_ai.usage.input_tokens": usage.prompt_tokens,
                              "gen_ai.usage.output_tokens": usage.completion_tokens})
-        await self._record(t, "ok", None, latency, res.ttft_ms, usage.prompt_tokens, usage.completion_tokens,
-                           usage.estimated, cost, counts=False, message="")
+        await self._outcomes.record(self._row(
+            t, "ok", latency, ttft_ms=res.ttft_ms, prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens, tokens_estimated=usage.estimated, cost_usd=cost))
         body = res.response.model_dump_json().encode()
         result = AttemptResult(target=t.target.id, response=res.response, response_bytes=len(body),
                                latency_ms=latency, ttft_ms=res.ttft_ms, usage=usage, cost_usd=cost,
@@ -140,8 +143,9 @@ class AttemptActivities:
         if cooldown_until is not None:
             await self._cooldowns.set(t.target.id, cooldown_until, cls.value)
         span.set_attributes({"switchyard.status": cls.value, "http.response.status_code": err.status or 0})
-        await self._record(t, cls.value, err.status, latency, None, 0, 0, False, 0.0,
-                           counts=pol.counts_against_health, message=err.message)
+        await self._outcomes.record(self._row(
+            t, cls.value, latency, http_status=err.status, retry_after_s=err.retry_after_s,
+            counts_against_health=pol.counts_against_health, message=err.message[:500]))
         earlier = (await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no)
                    if t.try_no > 1 and not retry else [])
         details = AttemptFailure(target=t.target.id, error_class=cls.value, status=err.status,
@@ -149,19 +153,15 @@ class AttemptActivities:
                                  cooldown_until=cooldown_until, try_no=t.try_no, earlier_tries=earlier)
         return ApplicationError(f"{t.target.id}: {cls.value}" + (f" {err.status}" if err.status else "")
                                 + f": {err.message[:200]}", details.model_dump(mode="json"), type=cls.value,
-                                non_retryable=not retry,
+                                non_retryable=not retry, category=ApplicationErrorCategory.BENIGN,
                                 next_retry_delay=None if delay is None else timedelta(seconds=delay))
 
-    async def _record(self, t: _Try, status_class: str, http_status: int | None, latency: float,
-                      ttft: float | None, tokens_in: int, tokens_out: int, estimated: bool, cost: float,
-                      *, counts: bool, message: str) -> None:
-        await self._outcomes.record(OutcomeRow(
-            workflow_id=t.inp.workflow_id, run_id=t.inp.run_id, seq=t.inp.seq, try_no=t.try_no,
-            target=t.target.id, provider=t.target.provider, model=t.target.model, region=t.target.region,
-            task_type=t.inp.task_type, tenant=t.inp.tenant, status_class=status_class, http_status=http_status,
-            latency_ms=latency, ttft_ms=ttft, prompt_tokens=tokens_in, completion_tokens=tokens_out,
-            tokens_estimated=estimated, cost_usd=cost, counts_against_health=counts, message=message,
-            created_at=self._clock()))
+    def _row(self, t: _Try, status_class: str, latency: float, **fields: Any) -> OutcomeRow:
+        """The outcome row of this try; ``fields`` are the remaining :class:`OutcomeRow` fields."""
+        return OutcomeRow(workflow_id=t.inp.workflow_id, run_id=t.inp.run_id, seq=t.inp.seq, try_no=t.try_no,
+                          target=t.target.id, provider=t.target.provider, model=t.target.model,
+                          region=t.target.region, task_type=t.inp.task_type, tenant=t.inp.tenant,
+                          status_class=status_class, latency_ms=latency, created_at=self._clock(), **fields)
 
 
 def _target(cfg: SwitchyardConfig, target_id: str) -> TargetConfig:

@@ -15,12 +15,13 @@ TASK_TYPE = SearchAttributeKey.for_keyword("TaskType")
 TENANT = SearchAttributeKey.for_keyword("Tenant")
 FINAL_PROVIDER = SearchAttributeKey.for_keyword("FinalProvider")
 FINAL_MODEL = SearchAttributeKey.for_keyword("FinalModel")
+FINAL_TARGET = SearchAttributeKey.for_keyword("FinalTarget")  # provider/model@region
 OUTCOME = SearchAttributeKey.for_keyword("Outcome")  # ok | failed | caller_error
 PINNED_MODEL = SearchAttributeKey.for_keyword("PinnedModel")
 FAILOVER_COUNT = SearchAttributeKey.for_int("FailoverCount")
 LATENCY_MS = SearchAttributeKey.for_int("LatencyMs")
 
-ALL = [TASK_TYPE, TENANT, FINAL_PROVIDER, FINAL_MODEL, OUTCOME, PINNED_MODEL, FAILOVER_COUNT, LATENCY_MS]
+ALL = [TASK_TYPE, TENANT, FINAL_PROVIDER, FINAL_MODEL, FINAL_TARGET, OUTCOME, PINNED_MODEL, FAILOVER_COUNT, LATENCY_MS]
 
 
 def dev_server_flags() -> list[str]:

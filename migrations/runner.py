@@ -23,8 +23,9 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at ``url`` to ``revision``."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Migrate the database at ``url`` to ``revision`` (default: every head, so feature branches that
+    each start from ``0001`` apply side by side)."""
     command.upgrade(alembic_config(url), revision)
 
 

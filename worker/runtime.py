@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from activities.providers.http import make_http_client
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -21,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.attempt import AttemptActivities
 from activities.planning import PlanningActivities
+from activities.providers.http import make_http_client
 from activities.storage.cooldowns import CooldownStore
 from activities.storage.engine import make_engine
 from activities.storage.outcomes import OutcomeStore

@@ -19,7 +19,13 @@ import json
 from datetime import timedelta
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.common import Priority, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    Priority,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities.storage.payloads import PayloadStore
@@ -58,8 +64,8 @@ class SwitchyardClient:
         """Start (or, for a known idempotency key, attach to) the request's workflow."""
         wf_id = workflow_id or request_workflow_id(inp.tenant, inp.idempotency_key)
         keyed = bool(inp.idempotency_key or workflow_id)
-        attrs = TypedSearchAttributes([sa.TASK_TYPE.value_set(inp.task_type or "default"),
-                                       sa.TENANT.value_set(inp.tenant)])
+        attrs = TypedSearchAttributes([SearchAttributePair(sa.TASK_TYPE, inp.task_type or "default"),
+                                       SearchAttributePair(sa.TENANT, inp.tenant)])
         try:
             return await self.client.start_workflow(
                 REQUEST_WORKFLOW, inp, id=wf_id, task_queue=self.task_queue, result_type=RequestResult,

@@ -7,7 +7,7 @@ retried briefly (it only reads the config and the cooldown cache).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -28,8 +28,9 @@ class ActivityOptions:
     """Timeouts and retry policy of the planning and attempt activities."""
 
     plan_timeout: timedelta = timedelta(seconds=10)
-    plan_retry: RetryPolicy = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=100),
-                                          non_retryable_error_types=[ErrorClass.INVALID_REQUEST.value])
+    plan_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(
+        maximum_attempts=3, initial_interval=timedelta(milliseconds=100),
+        non_retryable_error_types=[ErrorClass.INVALID_REQUEST.value]))
     backoff_initial: timedelta = timedelta(milliseconds=500)
     backoff_max: timedelta = timedelta(seconds=8)
 

@@ -69,7 +69,7 @@ class AIRequestWorkflow:
             seq += 1
             try:
                 res = await self._attempt(inp, plan, entry, seq, remaining)
-            except ActivityError as err:
+            except (ActivityError, ApplicationError, TimeoutError) as err:
                 failure = _failure(err, entry, remaining)
                 trace.attempts += failure.earlier_tries + [_record(seq, failure)]
                 stop = walk.fail(entry, failure)
@@ -92,8 +92,8 @@ class AIRequestWorkflow:
             return await workflow.execute_local_activity(
                 PLAN_ACTIVITY, pin, result_type=Plan, schedule_to_close_timeout=DEFAULT_OPTIONS.plan_timeout,
                 retry_policy=DEFAULT_OPTIONS.plan_retry)
-        except ActivityError as err:
-            cause = err.cause
+        except (ActivityError, ApplicationError, TimeoutError) as err:
+            cause = err.cause if isinstance(err, ActivityError) else err
             message = cause.message if isinstance(cause, ApplicationError) else str(err)
             self._set_audit(inp, None, "caller_error", 0, 0)
             raise ApplicationError(message, RequestFailure(
@@ -147,13 +147,18 @@ class AIRequestWorkflow:
                    sa.LATENCY_MS.value_set(int(latency_ms))]
         if target:
             provider, _, rest = target.partition("/")
-            updates += [sa.FINAL_PROVIDER.value_set(provider), sa.FINAL_MODEL.value_set(rest)]
+            updates += [sa.FINAL_PROVIDER.value_set(provider), sa.FINAL_MODEL.value_set(rest.rpartition("@")[0]),
+                        sa.FINAL_TARGET.value_set(target)]
         workflow.upsert_search_attributes(updates)
 
 
-def _failure(err: ActivityError, entry: PlanEntry, remaining: float) -> AttemptFailure:
-    """The :class:`AttemptFailure` behind an activity error (Temporal timeouts included)."""
-    cause = err.cause
+def _failure(err: ActivityError | ApplicationError | TimeoutError, entry: PlanEntry,
+             remaining: float) -> AttemptFailure:
+    """The :class:`AttemptFailure` behind an activity error (Temporal timeouts included).
+
+    A regular activity's failure arrives wrapped in ``ActivityError``; a local activity's, with
+    temporalio 1.35, arrives as the bare ``ApplicationError``/``TimeoutError``: both are handled."""
+    cause = err.cause if isinstance(err, ActivityError) else err
     if isinstance(cause, ApplicationError) and cause.details:
         return AttemptFailure.model_validate(cause.details[0])
     if isinstance(cause, ApplicationError):

@@ -37,6 +37,7 @@ class OutcomeRow(BaseModel):
     tenant: str
     status_class: str
     http_status: int | None = None
+    retry_after_s: float | None = None
     latency_ms: float
     ttft_ms: float | None = None
     prompt_tokens: int = 0
@@ -65,7 +66,8 @@ class OutcomeStore:
     async def earlier_tries(self, workflow_id: str, seq: int, before_try: int) -> list[AttemptRecord]:
         """Failed tries ``1..before_try-1`` of one attempt, oldest first, as trace records."""
         q = (sa.select(outcomes.c.seq, outcomes.c.try_no, outcomes.c.target, outcomes.c.status_class,
-                       outcomes.c.http_status, outcomes.c.latency_ms, outcomes.c.message)
+                       outcomes.c.http_status, outcomes.c.latency_ms, outcomes.c.message,
+                       outcomes.c.retry_after_s)
              .where(outcomes.c.workflow_id == workflow_id, outcomes.c.seq == seq,
                     outcomes.c.try_no < before_try)
              .order_by(outcomes.c.try_no))
@@ -73,7 +75,8 @@ class OutcomeStore:
             rows = (await conn.execute(q)).all()
         return [AttemptRecord(seq=r.seq, try_no=r.try_no, target=r.target,
                               error_class=None if r.status_class == "ok" else r.status_class,
-                              status=r.http_status, latency_ms=r.latency_ms, message=r.message)
+                              status=r.http_status, latency_ms=r.latency_ms, message=r.message,
+                              retry_after_s=r.retry_after_s)
                 for r in rows]
 
     async def for_workflow(self, workflow_id: str) -> list[OutcomeRow]:

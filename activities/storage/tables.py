@@ -39,6 +39,7 @@ outcomes = sa.Table(
     sa.Column("tenant", sa.String(100), nullable=False),
     sa.Column("status_class", sa.String(64), nullable=False),  # "ok" or an ErrorClass value
     sa.Column("http_status", sa.Integer, nullable=True),
+    sa.Column("retry_after_s", sa.Float, nullable=True),  # the server's reset hint, if any
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("ttft_ms", sa.Float, nullable=True),
     sa.Column("prompt_tokens", sa.Integer, nullable=False, server_default="0"),

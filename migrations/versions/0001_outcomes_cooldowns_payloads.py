@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("tenant", sa.String(100), nullable=False),
         sa.Column("status_class", sa.String(64), nullable=False),
         sa.Column("http_status", sa.Integer, nullable=True),
+        sa.Column("retry_after_s", sa.Float, nullable=True),
         sa.Column("latency_ms", sa.Float, nullable=False),
         sa.Column("ttft_ms", sa.Float, nullable=True),
         sa.Column("prompt_tokens", sa.Integer, nullable=False, server_default="0"),

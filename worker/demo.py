@@ -1,0 +1,163 @@
+"""``switchyard demo``: the main job on the embedded default.
+
+1. Start (or reuse) the embedded stack - dev server, database, worker - with
+   ``examples/simulated.yaml`` narrowed to the targets the scenario simulates.
+2. Serve the provider simulator replaying the scenario (default: the OpenAI chat outage of
+   2023-11-08) on the port the config points at (8300), its clock ``speed`` times the
+   scenario's own ``time_scale``.
+3. Send the business requests of ``examples/requests.jsonl`` (support replies, contract clause
+   summaries, JSON extraction), cycled, at ``rate`` per second through the Temporal client until
+   the scenario's timeline is over.
+4. Print a summary: requests, user-visible failures, failovers by reason, answers per target,
+   latency p50/p95/p99 (as the caller saw it), cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from core.chat import ChatRequest
+from core.config import SwitchyardConfig
+from core.request import RequestInput, RequestResult
+from core.stats import percentile
+from simulator.scenario import load_scenario, resolve_scenario
+from simulator.server import run_simulator
+from worker import stack
+from worker.client import connect
+from worker.config_loader import load_config
+from worker.render import print_status
+from worker.settings import REPO_ROOT, Settings
+from worker.submit import RequestFailed, SwitchyardClient
+
+REQUESTS = REPO_ROOT / "examples" / "requests.jsonl"
+SIM_PORT = 8300
+
+
+@dataclass
+class Tally:
+    """What the demo saw, request by request (latencies in ms, cost in USD)."""
+
+    sent: int = 0
+    answered: int = 0
+    failed: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    by_target: Counter[str] = field(default_factory=Counter)
+    failover_reasons: Counter[str] = field(default_factory=Counter)
+    failed_over: int = 0
+    cost: float = 0.0
+
+    def add(self, result: RequestResult, latency_ms: float) -> None:
+        self.answered += 1
+        self.latencies.append(latency_ms)
+        self.by_target[result.trace.target_used or "?"] += 1
+        self.failover_reasons.update(result.trace.failover_reasons)
+        self.failed_over += result.trace.failovers > 0
+        self.cost += result.trace.cost_usd
+
+
+def load_requests(path: Path = REQUESTS) -> list[RequestInput]:
+    """The demo's business requests: one JSON object per line with ``task_type``, ``messages`` and
+    optional Chat Completions parameters."""
+    out = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            item = json.loads(line)
+            task_type = item.pop("task_type")
+            out.append(RequestInput(request=ChatRequest.model_validate(item), task_type=task_type, tenant="demo"))
+    return out
+
+
+def narrowed_config(cfg: SwitchyardConfig, simulated: set[str]) -> dict:
+    """``cfg`` as a dict without the targets the scenario does not simulate (matched as
+    ``protocol/model@region``) and without chain entries left with no target."""
+    data = cfg.model_dump(mode="json")
+    proto = {name: p["protocol"] for name, p in data["providers"].items()}
+    data["targets"] = [t for t in data["targets"]
+                       if f"{proto[t['provider']]}/{t['model']}@{t['region']}" in simulated]
+    kept = {f"{t['provider']}/{t['model']}" for t in data["targets"]} | {
+        f"{t['provider']}/{t['model']}@{t['region']}" for t in data["targets"]}
+    for route in data["routes"].values():
+        route["chain"] = [e for e in route["chain"] if e.startswith("route:") or e in kept]
+    return data
+
+
+async def _send(sy: SwitchyardClient, inp: RequestInput, tally: Tally) -> None:
+    started = time.perf_counter()
+    try:
+        result = await sy.submit(inp, eager=False)
+    except RequestFailed as e:
+        tally.failed.append(f"{e.failure.error_class}: {e.failure.message[:160]}")
+        return
+    tally.add(result, (time.perf_counter() - started) * 1000.0)
+
+
+async def run_demo(settings: Settings, console: Console, *, scenario: str, rate: float, speed: float,
+                   config_path: Path | None) -> int:
+    """Run the demo (see module docstring); returns the exit code."""
+    scen_path = resolve_scenario(scenario)
+    scen = load_scenario(scen_path)
+    base_cfg = load_config(config_path or REPO_ROOT / "examples" / "simulated.yaml")
+    demo_cfg = settings.home / "demo" / f"{scen.name}.yaml"
+    demo_cfg.parent.mkdir(parents=True, exist_ok=True)
+    demo_cfg.write_text(yaml.safe_dump(narrowed_config(base_cfg, set(scen.targets)), sort_keys=False))
+    console.print(f"[bold]Scenario[/] {scen.name}: {scen.summary.strip()}\n")
+    print_status(console, await stack.up(settings, demo_cfg))
+    time_scale = scen.time_scale * speed
+    duration = (max((s.at_s for s in scen.timeline), default=60.0) * 1.05) / time_scale
+    requests = load_requests()
+    sy = SwitchyardClient(await connect(settings), settings.task_queue)
+    tally = Tally()
+    async with run_simulator(str(scen_path), port=SIM_PORT, time_scale=time_scale):
+        console.print(f"\nSimulator on :{SIM_PORT}, incident clock x{time_scale:g}; "
+                      f"sending {rate:g} requests/s for {duration:.0f} s\n")
+        await _stream(sy, requests, tally, rate, duration)
+    _summary(console, tally, settings)
+    return 0
+
+
+async def _stream(sy: SwitchyardClient, requests: list[RequestInput], tally: Tally, rate: float,
+                  duration: float) -> None:
+    tasks: set[asyncio.Task[None]] = set()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
+                  TextColumn("{task.fields[counts]}")) as progress:
+        bar = progress.add_task("incident replay", total=duration, counts="")
+        start = time.monotonic()
+        while (elapsed := time.monotonic() - start) < duration:
+            inp = requests[tally.sent % len(requests)]
+            tally.sent += 1
+            task = asyncio.create_task(_send(sy, inp, tally))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            counts = (f"sent {tally.sent}  answered {tally.answered}  failed {len(tally.failed)}  "
+                      f"failed over {tally.failed_over}")
+            progress.update(bar, completed=elapsed, counts=counts)
+            await asyncio.sleep(max(0.0, start + tally.sent / rate - time.monotonic()))
+        progress.update(bar, completed=duration, counts=f"waiting for {len(tasks)} in flight")
+        await asyncio.gather(*tasks)
+
+
+def _summary(console: Console, t: Tally, settings: Settings) -> None:
+    table = Table(title="Demo summary", show_header=False)
+    table.add_row("requests", str(t.sent))
+    table.add_row("answered", str(t.answered))
+    table.add_row("user-visible failures", f"[{'red' if t.failed else 'green'}]{len(t.failed)}[/]")
+    table.add_row("requests that failed over", str(t.failed_over))
+    table.add_row("failovers by reason", ", ".join(f"{k} {v}" for k, v in t.failover_reasons.most_common()) or "-")
+    table.add_row("answered by", ", ".join(f"{k} {v}" for k, v in t.by_target.most_common()))
+    table.add_row("latency p50 / p95 / p99 ms", " / ".join(f"{percentile(t.latencies, q):.0f}" for q in (50, 95, 99)))
+    table.add_row("cost USD", f"{t.cost:.4f} ({1000 * t.cost / max(t.answered, 1):.4f} per 1k requests)")
+    console.print(table)
+    for failure in t.failed[:10]:
+        console.print(f"  [red]failed[/] {failure}")
+    console.print(f"\nAudit every decision in the Temporal UI at http://127.0.0.1:{settings.dev_port + 1000} "
+                  "(try the query: FailoverCount > 0)")
