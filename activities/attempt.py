@@ -9,8 +9,9 @@ Pipeline of one try (STYLE.md: one short step each)::
 
 Failures leave as ``ApplicationError(type=<ErrorClass value>)`` with :class:`core.attempt.AttemptFailure`
 details, in the BENIGN category (an expected provider failure, recorded in the outcome table and the
-trace, is not a worker error to log with a stack trace; ``shared/TEMPORAL.md`` section 9): retryable classes stay retryable (with ``next_retry_delay`` from a Retry-After no longer
-than the route's wait budget); a longer Retry-After cools the target down until then and is raised
+trace, is not a worker error to log with a stack trace; ``shared/TEMPORAL.md`` section 9):
+retryable classes stay retryable (with ``next_retry_delay`` from a Retry-After no longer than the
+route's wait budget); a longer Retry-After cools the target down until then and is raised
 non-retryable so the workflow fails over at once. Temporal's retry policy is the only retry
 layer: the HTTP client never retries (``activities/providers/http.py``).
 
