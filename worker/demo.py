@@ -2,6 +2,8 @@
 
 1. Start (or reuse) the embedded stack - dev server, database, worker - with
    ``examples/simulated.yaml`` narrowed to the targets the scenario simulates.
+   With a config of real providers (``--config examples/switchyard.yaml`` and keys in the
+   environment) steps 2 and 4's fault replay are skipped: each business request is sent once.
 2. Serve the provider simulator replaying the scenario (default: the OpenAI chat outage of
    2023-11-08) on the port the config points at (8300), its clock ``speed`` times the
    scenario's own ``time_scale``.
@@ -37,6 +39,7 @@ from worker.client import connect
 from worker.config_loader import load_config
 from worker.render import print_status
 from worker.settings import REPO_ROOT, Settings
+from worker.simulated import SHIPPED_BASE, SIMULATED
 from worker.submit import RequestFailed, SwitchyardClient
 
 REQUESTS = REPO_ROOT / "examples" / "requests.jsonl"
@@ -101,12 +104,29 @@ async def _send(sy: SwitchyardClient, inp: RequestInput, tally: Tally) -> None:
     tally.add(result, (time.perf_counter() - started) * 1000.0)
 
 
+def is_simulated(cfg: SwitchyardConfig) -> bool:
+    """True when every provider points at the shipped simulator address."""
+    return all(p.base_url.startswith(SHIPPED_BASE) for p in cfg.providers.values())
+
+
 async def run_demo(settings: Settings, console: Console, *, scenario: str, rate: float, speed: float,
                    config_path: Path | None) -> int:
-    """Run the demo (see module docstring); returns the exit code."""
+    """Run the demo (see module docstring); returns the exit code.
+
+    With a config whose providers are real (not the simulator), no simulator is started and each
+    business request is sent once (real calls cost money)."""
+    base_cfg = load_config(config_path or SIMULATED)
+    requests = load_requests()
+    tally = Tally()
+    if not is_simulated(base_cfg):
+        print_status(console, await stack.up(settings, (config_path or SIMULATED).resolve()))
+        sy = SwitchyardClient(await connect(settings), settings.task_queue)
+        console.print(f"\nReal providers: sending the {len(requests)} business requests once, {rate:g} per second\n")
+        await _stream(sy, requests, tally, rate, duration=len(requests) / rate, limit=len(requests))
+        _summary(console, tally, settings)
+        return 0
     scen_path = resolve_scenario(scenario)
     scen = load_scenario(scen_path)
-    base_cfg = load_config(config_path or REPO_ROOT / "examples" / "simulated.yaml")
     demo_cfg = settings.home / "demo" / f"{scen.name}.yaml"
     demo_cfg.parent.mkdir(parents=True, exist_ok=True)
     demo_cfg.write_text(yaml.safe_dump(narrowed_config(base_cfg, set(scen.targets)), sort_keys=False))
@@ -114,9 +134,7 @@ async def run_demo(settings: Settings, console: Console, *, scenario: str, rate:
     print_status(console, await stack.up(settings, demo_cfg))
     time_scale = scen.time_scale * speed
     duration = (max((s.at_s for s in scen.timeline), default=60.0) * 1.05) / time_scale
-    requests = load_requests()
     sy = SwitchyardClient(await connect(settings), settings.task_queue)
-    tally = Tally()
     async with run_simulator(str(scen_path), port=SIM_PORT, time_scale=time_scale):
         console.print(f"\nSimulator on :{SIM_PORT}, incident clock x{time_scale:g}; "
                       f"sending {rate:g} requests/s for {duration:.0f} s\n")
@@ -126,13 +144,13 @@ async def run_demo(settings: Settings, console: Console, *, scenario: str, rate:
 
 
 async def _stream(sy: SwitchyardClient, requests: list[RequestInput], tally: Tally, rate: float,
-                  duration: float) -> None:
+                  duration: float, limit: int | None = None) -> None:
     tasks: set[asyncio.Task[None]] = set()
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
                   TextColumn("{task.fields[counts]}")) as progress:
         bar = progress.add_task("incident replay", total=duration, counts="")
         start = time.monotonic()
-        while (elapsed := time.monotonic() - start) < duration:
+        while (elapsed := time.monotonic() - start) < duration and (limit is None or tally.sent < limit):
             inp = requests[tally.sent % len(requests)]
             tally.sent += 1
             task = asyncio.create_task(_send(sy, inp, tally))

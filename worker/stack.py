@@ -55,9 +55,10 @@ async def _ensure_worker(settings: Settings, config_path: Path, status: StackSta
     ready.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "worker.cli", "worker", "--config", str(config_path),
            "--task-queue", settings.task_queue, "--ready-file", str(ready)]
+    env = {"SWITCHYARD_HOME": str(settings.home), "SWITCHYARD_DEV_PORT": str(settings.dev_port),
+           "DATABASE_URL": settings.db_url()}
     rec = start_detached(settings.home, WORKER, cmd,
-                         {"config": str(config_path), "task_queue": settings.task_queue},
-                         env={"SWITCHYARD_HOME": str(settings.home), "SWITCHYARD_DEV_PORT": str(settings.dev_port)})
+                         {"config": str(config_path), "task_queue": settings.task_queue}, env=env)
     for _ in range(300):
         if ready.exists():
             break
