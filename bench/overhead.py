@@ -57,15 +57,18 @@ MESSAGES = [{"role": "system", "content": "You are a support agent."},
             {"role": "user", "content": "Where is my refill order NW-48213? The app says processing."}]
 
 
-async def measure(call: Callable[[], Awaitable[object]], n: int, concurrency: int) -> dict[str, float]:
-    """Sequential latencies (ms) over ``n`` calls, then throughput (per s) at ``concurrency``."""
-    for _ in range(10):  # warm-up
-        await call()
-    lat = []
+async def latencies(call: Callable[[], Awaitable[object]], n: int) -> list[float]:
+    """``n`` sequential calls; their latencies in ms."""
+    out = []
     for _ in range(n):
         t = time.perf_counter()
         await call()
-        lat.append((time.perf_counter() - t) * 1000)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+async def throughput(call: Callable[[], Awaitable[object]], n: int, concurrency: int) -> float:
+    """Completed calls per second for ``n`` calls at ``concurrency`` in flight."""
     sem = asyncio.Semaphore(concurrency)
 
     async def one() -> None:
@@ -73,8 +76,21 @@ async def measure(call: Callable[[], Awaitable[object]], n: int, concurrency: in
             await call()
     t = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(n)))
-    rps = n / (time.perf_counter() - t)
-    return {"p50": percentile(lat, 50), "p99": percentile(lat, 99), "rps": rps}
+    return n / (time.perf_counter() - t)
+
+
+async def measure_all(calls: dict[str, Callable[[], Awaitable[object]]], n: int, concurrency: int,
+                      rounds: int = 5) -> dict[str, dict[str, float]]:
+    """Latency in ``rounds`` interleaved rounds (so machine noise hits every case alike), then
+    throughput per case. Returns name -> {p50, p99 (ms), rps}."""
+    lat: dict[str, list[float]] = {name: [] for name in calls}
+    for call in calls.values():
+        await latencies(call, 10)  # warm-up
+    for _ in range(rounds):
+        for name, call in calls.items():
+            lat[name] += await latencies(call, max(1, n // rounds))
+    return {name: {"p50": percentile(lat[name], 50), "p99": percentile(lat[name], 99),
+                   "rps": await throughput(call, n, concurrency)} for name, call in calls.items()}
 
 
 async def main(n: int, concurrency: int) -> None:
@@ -93,37 +109,33 @@ async def main(n: int, concurrency: int) -> None:
 
 
 async def run_all(client: Client, base_url: str, db: str, n: int, concurrency: int) -> dict[str, dict[str, float]]:
-    results: dict[str, dict[str, float]] = {}
-    async with httpx.AsyncClient(base_url=base_url) as http:
+    services = Services.open(db, ConfigHolder.fixed(sim_config(base_url)))
+    queue = f"bench-{uuid.uuid4().hex[:6]}"
+    sy = SwitchyardClient(client, queue)
+    inp = RequestInput(request=ChatRequest.model_validate({"messages": MESSAGES, "max_tokens": 200}),
+                       task_type="support_reply")
+    async with httpx.AsyncClient(base_url=base_url) as http, build_worker(client, services, queue), \
+            Worker(client, task_queue=queue + "-floor", workflows=[FloorWorkflow], activities=[echo]):
         async def direct() -> None:
             r = await http.post("/r/us-east/v1/chat/completions", json={"model": "gpt-4o", "messages": MESSAGES,
                                                                          "max_tokens": 200})
             r.raise_for_status()
-        results["direct"] = await measure(direct, n, concurrency)
-
-    services = Services.open(db, ConfigHolder.fixed(sim_config(base_url)))
-    queue = f"bench-{uuid.uuid4().hex[:6]}"
-    async with build_worker(client, services, queue):
-        sy = SwitchyardClient(client, queue)
-        inp = RequestInput(request=ChatRequest.model_validate({"messages": MESSAGES, "max_tokens": 200}),
-                           task_type="support_reply")
 
         async def through() -> None:
             await sy.submit(inp, eager=True)
-        results["switchyard"] = await measure(through, n, concurrency)
-    await services.aclose()
 
-    async with Worker(client, task_queue=queue + "-floor", workflows=[FloorWorkflow], activities=[echo]):
         async def floor() -> None:
             await client.execute_workflow(FloorWorkflow.run, "x", id=f"floor-{uuid.uuid4().hex}",
                                           task_queue=queue + "-floor", request_eager_start=True)
-        results["floor"] = await measure(floor, n, concurrency)
+        results = await measure_all({"direct": direct, "switchyard": through, "floor": floor}, n, concurrency)
+    await services.aclose()
     return results
 
 
 def print_table(r: dict[str, dict[str, float]], n: int, concurrency: int) -> None:
     added = {q: r["switchyard"][q] - r["direct"][q] for q in ("p50", "p99")}
-    print(f"\nbench/overhead: {n} sequential requests for latency, {n} at concurrency {concurrency} for throughput")
+    print(f"\nbench/overhead: {n} sequential requests per case for latency (5 interleaved rounds), "
+          f"{n} at concurrency {concurrency} for throughput")
     print(f"{'':24}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
     for name in ("direct", "switchyard", "floor"):
         print(f"{name:24}{r[name]['p50']:>10.1f}{r[name]['p99']:>10.1f}{r[name]['rps']:>10.1f}")
