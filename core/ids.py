@@ -43,3 +43,10 @@ def request_workflow_id(tenant: str = "default", idempotency_key: str | None = N
     if idempotency_key:
         return f"req-{safe_key(tenant, 60)}-{safe_key(idempotency_key)}"
     return f"req-{uuid7().hex}"
+
+
+def conversation_workflow_id(tenant: str, conversation_id: str) -> str:
+    """``conv-<tenant>-<conversation id>``: one workflow per conversation, scoped by tenant."""
+    if not conversation_id:
+        raise ValueError("a conversation id must not be empty")
+    return f"conv-{safe_key(tenant, 60)}-{safe_key(conversation_id)}"

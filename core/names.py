@@ -10,4 +10,14 @@ ATTEMPT_ACTIVITY = "switchyard.attempt"
 
 REQUEST_WORKFLOW = "AIRequestWorkflow"
 
+CONVERSATION_WORKFLOW = "ConversationWorkflow"
+CONVERSATION_TURN_UPDATE = "turn"
+CONVERSATION_CLOSE_UPDATE = "close"
+CONVERSATION_VIEW_QUERY = "view"
+CONVERSATION_ATTEMPT_ACTIVITY = "switchyard.conversation.attempt"
+CONVERSATION_RECORD_ACTIVITY = "switchyard.conversation.record"
+CONVERSATION_RESUME_ACTIVITY = "switchyard.conversation.resume"
+CONVERSATION_MARK_ACTIVITY = "switchyard.conversation.mark"
+CONVERSATION_HEALTH_ACTIVITY = "switchyard.conversation.health"
+
 DEFAULT_TASK_QUEUE = "switchyard-requests"
