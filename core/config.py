@@ -6,8 +6,11 @@ Shape (see ``examples/switchyard.yaml``)::
     targets:              list of {provider, model, region, capabilities, context_window,
                                    max_output_tokens, price: {input, output, cached_input} (USD per 1M
                                    tokens), timeout_s}
-    routes:               task type -> {chain: [entry, ...], retries, max_retry_wait_s, deadline_s}
+    routes:               task type -> {chain: [entry, ...], retries, max_retry_wait_s, deadline_s,
+                                        learn: off|shadow|on, objective: {...}}
     default_route:        task type used when a request names none
+    learning:             {period_s, window_periods, discount, memory, ...} (optional)
+    gateway:              {auth: required|off, host, port, max_body_bytes, key_cache_s} (optional)
 
 A chain entry is ``provider/model`` (every region where that model is deployed, nearest first),
 ``provider/model@region`` (exactly that deployment) or ``route:NAME`` (another route's chain,
@@ -25,7 +28,7 @@ from __future__ import annotations
 import re
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
 Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling"]
@@ -95,6 +98,68 @@ class TargetConfig(_Strict):
         return f"{self.provider}/{self.model}"
 
 
+LearnMode = Literal["off", "shadow", "on"]
+
+
+class ObjectiveWeights(_Strict):
+    """Relative weights of the learned score (``core/learning/rank.py``); any scale, not all zero."""
+
+    success: float = Field(default=1.0, ge=0)
+    quality: float = Field(default=1.0, ge=0)
+    latency: float = Field(default=0.2, ge=0)
+    cost: float = Field(default=0.2, ge=0)
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> ObjectiveWeights:
+        if self.success + self.quality + self.latency + self.cost <= 0:
+            raise ValueError("at least one weight must be above 0")
+        return self
+
+
+class Objective(_Strict):
+    """What learning optimises on one route and the limits it works within (RESILIENCE.md R10).
+
+    Hard constraints (a target failing one is never ranked, so never promoted; it stays in the
+    chain as a last-resort fallback in configured order): ``cost_ceiling_usd_per_1m_output``
+    (the target's configured output price, USD per 1M tokens), ``required_capabilities``,
+    ``min_context_window`` (tokens), ``allowed_regions``. ``pinned_primary`` (target id or
+    ``provider/model``) always goes first; learning orders the rest. ``exploration_floor``: least
+    share of first positions each ranked target gets (R10: 2%), so demoted targets can come back;
+    ``max_exploration``: most share of first positions the non-leading targets get together
+    (1.0: plain Thompson sampling).
+    """
+
+    weights: ObjectiveWeights = Field(default_factory=ObjectiveWeights)
+    cost_ceiling_usd_per_1m_output: float | None = Field(default=None, ge=0)
+    required_capabilities: frozenset[Capability] = frozenset()
+    min_context_window: int | None = Field(default=None, ge=1)
+    allowed_regions: frozenset[str] | None = None
+    pinned_primary: str | None = None
+    exploration_floor: float = Field(default=0.02, ge=0, le=0.2)
+    max_exploration: float = Field(default=1.0, ge=0, le=1)
+
+
+class LearningSettings(_Strict):
+    """The learning workflow's clock and memory (``workflows/learning.py``).
+
+    ``period_s``: how often it runs (the schedule's interval) and the width of one aggregation
+    bucket; ``window_periods``: how many periods of outcomes it reads; ``discount``: weight of an
+    outcome one period older (discounted Thompson sampling, RESILIENCE.md 7.2); ``memory``: most
+    effective samples per target and signal (R10.3: about 2,000); ``change_z``: a z-score of the
+    last period against the older ones at or above this forgets the older ones (a change point);
+    ``change_min_samples``: least samples on each side before that test runs; ``mc_samples``:
+    posterior draws per ranking.
+    """
+
+    period_s: float = Field(default=600.0, ge=1, le=86_400)
+    window_periods: int = Field(default=24, ge=1, le=1000)
+    discount: float = Field(default=0.85, gt=0, le=1)
+    memory: float = Field(default=2000.0, ge=10)
+    change_z: float = Field(default=4.0, gt=0)
+    change_min_samples: int = Field(default=10, ge=1)
+    mc_samples: int = Field(default=2000, ge=100, le=100_000)
+
+
 class RouteConfig(_Strict):
     """The configuration of one task type.
 
@@ -111,10 +176,47 @@ class RouteConfig(_Strict):
     deadline_s: float = Field(default=120.0, gt=0, le=3600)
     content_policy_fallback: list[str] = Field(default_factory=list)
     description: str = ""
+    learn: LearnMode = "on"
+    objective: Objective = Field(default_factory=Objective)
+
+    @field_validator("learn", mode="before")
+    @classmethod
+    def _learn_yaml_bool(cls, v: object) -> object:
+        if isinstance(v, bool):  # YAML 1.1 reads a bare `on`/`off` as true/false
+            return "on" if v else "off"
+        return v
 
 
 class Defaults(_Strict):
     origin_region: str = "us-east"
+
+
+class GatewayConfig(_Strict):
+    """The OpenAI-compatible HTTP gateway (``switchyard gateway``, ``worker/gateway/``).
+
+    ``auth``: ``required`` (default): every request needs a gateway API key (``switchyard keys
+    create TENANT``) and runs as the key's tenant; ``off``: no key is checked and the tenant comes
+    from the ``x-switchyard-tenant`` header or ``metadata.tenant`` (local demos only; YAML's bare
+    ``off``/``on`` booleans are accepted). ``host``/``port``: where ``switchyard gateway`` and
+    ``switchyard up`` listen, read at start (CLI flags override). ``max_body_bytes``: largest
+    request body accepted (413 above it); it must stay under Temporal's 2 MB payload limit because
+    the body becomes the workflow input (``shared/TEMPORAL.md`` section 4). ``key_cache_s``: how
+    long a verified key is trusted without a database read, so a revocation reaches other gateway
+    processes within this many seconds.
+    """
+
+    auth: Literal["required", "off"] = "required"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_900_000)
+    key_cache_s: float = Field(default=5.0, ge=0, le=300)
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _yaml_bool(cls, v: object) -> object:
+        if isinstance(v, bool):  # YAML 1.1 reads a bare `off` as false and `on` as true
+            return "required" if v else "off"
+        return v
 
 
 class SwitchyardConfig(_Strict):
@@ -126,6 +228,8 @@ class SwitchyardConfig(_Strict):
     routes: dict[str, RouteConfig] = Field(min_length=1)
     default_route: str | None = None
     defaults: Defaults = Field(default_factory=Defaults)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
 
     def target(self, target_id: str) -> TargetConfig:
         """The target with this id; raises ``KeyError`` if there is none."""
@@ -177,6 +281,9 @@ def validate_config(cfg: SwitchyardConfig) -> list[ConfigProblem]:
             expand_chain(cfg, rname)
         except ChainError as e:
             problems.append(ConfigProblem(path=f"routes.{rname}.chain", message=str(e)))
+        if route.objective.pinned_primary and not targets_for_entry(cfg, route.objective.pinned_primary):
+            problems.append(ConfigProblem(path=f"routes.{rname}.objective.pinned_primary",
+                                          message=f"no target matches {route.objective.pinned_primary!r}"))
     if cfg.default_route is not None and cfg.default_route not in cfg.routes:
         problems.append(ConfigProblem(path="default_route", message=f"unknown route {cfg.default_route!r}"))
     return problems

@@ -1,7 +1,7 @@
 """The ``switchyard`` command line (typer). Thin: each command parses, calls one function, prints.
 
-Commands: ``up``, ``down``, ``status``, ``worker``, ``submit``, ``simulate``, ``demo``,
-``migrate``, ``setup``, ``config-check``. Settings come from the environment (``worker/settings.py``);
+Commands: ``up``, ``down``, ``status``, ``worker``, ``gateway``, ``keys``, ``submit``, ``simulate``,
+``demo``, ``migrate``, ``setup``, ``config-check``. Settings come from the environment (``worker/settings.py``);
 Temporal connection from Temporal's environment configuration (``worker/client.py``).
 """
 
@@ -21,6 +21,8 @@ from worker.client import connect
 from worker.cluster_setup import ensure_search_attributes
 from worker.config_loader import ConfigError, load_config
 from worker.demo import run_demo
+from worker.gateway.keys_cli import keys_app
+from worker.gateway.server import run_gateway
 from worker.render import print_status
 from worker.run_worker import run_worker
 from worker.settings import Settings
@@ -81,6 +83,23 @@ def worker(config: ConfigOpt = None,
         asyncio.run(run_worker(s, s.config_path(), task_queue or s.task_queue, ready_file=ready_file))
     except ConfigError as e:
         _fail(str(e), 2)
+
+
+@app.command()
+def gateway(config: ConfigOpt = None,
+            host: Annotated[str | None, typer.Option(help="Listen address (default: config gateway.host).")] = None,
+            port: Annotated[int | None, typer.Option(help="Listen port (default: config gateway.port, 8080).")] = None,
+            ready_file: Annotated[Path | None, typer.Option(hidden=True)] = None) -> None:
+    """Serve the OpenAI-compatible gateway (with its own request worker) in the foreground."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    s = _settings(config)
+    try:
+        asyncio.run(run_gateway(s, s.config_path(), host=host, port=port, ready_file=ready_file))
+    except ConfigError as e:
+        _fail(str(e), 2)
+
+
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()

@@ -59,9 +59,13 @@ class SwitchyardClient:
         self.task_queue = task_queue
         self._payloads = payloads
 
-    async def start(self, inp: RequestInput, *, eager: bool = True,
-                    workflow_id: str | None = None) -> WorkflowHandle[object, RequestResult]:
-        """Start (or, for a known idempotency key, attach to) the request's workflow."""
+    async def start(self, inp: RequestInput, *, eager: bool = True, workflow_id: str | None = None,
+                    rerun_failed: bool = False) -> WorkflowHandle[object, RequestResult]:
+        """Start (or, for a known idempotency key, attach to) the request's workflow.
+
+        ``rerun_failed``: a key whose execution *failed* (no answer, nothing billed) starts a new
+        run instead of returning the same failure (the gateway: an SDK retrying a 503 gets a fresh
+        walk); running and completed executions are still attached to."""
         wf_id = workflow_id or request_workflow_id(inp.tenant, inp.idempotency_key)
         keyed = bool(inp.idempotency_key or workflow_id)
         attrs = TypedSearchAttributes([SearchAttributePair(sa.TASK_TYPE, inp.task_type or "default"),
@@ -74,7 +78,8 @@ class SwitchyardClient:
                                f"for tenant {inp.tenant}",
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if keyed
                 else WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE if keyed
+                id_reuse_policy=(WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY if rerun_failed
+                                 else WorkflowIDReusePolicy.REJECT_DUPLICATE) if keyed
                 else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
                 priority=Priority(priority_key=inp.priority))
         except WorkflowAlreadyStartedError:  # closed execution with the same key: reuse its result

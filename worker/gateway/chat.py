@@ -1,0 +1,77 @@
+"""``POST /v1/chat/completions``: one HTTP request -> one durable ``AIRequestWorkflow``.
+
+Pipeline, each step one function that either returns or raises
+:class:`worker.gateway.errors.GatewayError`: authenticate (``auth.py``) -> read the body under the
+size limit and validate it (``body.py``) -> headers and metadata to a ``RequestInput``
+(``inputs.py``) -> start the workflow eagerly on this process's worker and wait for it
+(:func:`run`) -> the answer as ``chat.completion`` JSON or as an SSE stream (``sse.py``), with
+the trace headers (``headers.py``). Nothing reaches Temporal before the request is known good.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from temporalio.client import WorkflowFailureError
+from temporalio.service import RPCError
+
+from core.request import RequestResult
+from worker.gateway.auth import authenticate
+from worker.gateway.body import parse_chat, read_body
+from worker.gateway.errors import GatewayError, from_failure, unavailable
+from worker.gateway.headers import trace_headers
+from worker.gateway.inputs import GatewayRequest, build_request
+from worker.gateway.sse import completion_body, sse_body
+from worker.gateway.state import Gateway
+from worker.submit import RequestFailed
+
+log = logging.getLogger("switchyard.gateway")
+
+
+async def chat_completions(request: Request) -> Response:
+    """The endpoint (see module docstring)."""
+    started = time.perf_counter()
+    gw: Gateway = request.app.state.gateway
+    cfg, models = gw.config()
+    caller = await authenticate(request, gw, cfg)
+    chat = parse_chat(await read_body(request, cfg.gateway.max_body_bytes))
+    greq = build_request(chat, request.headers, caller, cfg, models)
+    result = await run(gw, greq, started)
+    headers = trace_headers(result.workflow_id, greq.inp.tenant, result.trace, started)
+    resp = result.response
+    if resp is None:  # stored answer the client helper could not resolve: should not happen
+        raise GatewayError(502, f"The answer of {result.workflow_id} could not be loaded.", headers=headers)
+    if resp.usage.estimated:
+        headers["x-switchyard-usage-estimated"] = "true"
+    if greq.stream:
+        return Response(sse_body(resp, greq.include_usage), media_type="text/event-stream",
+                        headers={**headers, "cache-control": "no-cache"})
+    return JSONResponse(completion_body(resp), headers=headers)
+
+
+async def run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResult:
+    """Start (or attach to, for a known Idempotency-Key) the workflow and wait for its result.
+
+    Raises :class:`GatewayError`: the workflow's own failure with its status, or 503 when Temporal
+    cannot be reached or the execution ended without a result (terminated, timed out)."""
+    try:
+        handle = await gw.sy.start(greq.inp, eager=True, rerun_failed=True)
+    except RPCError as e:
+        log.warning("starting a request workflow failed: %s", e)
+        raise unavailable(f"The request could not be started: Temporal is unreachable ({e.status.name}).") from None
+    try:
+        return await gw.sy.result(handle)
+    except RequestFailed as e:
+        headers = trace_headers(handle.id, greq.inp.tenant, e.failure.trace, started)
+        raise from_failure(e.failure, headers) from None
+    except WorkflowFailureError as e:
+        headers = trace_headers(handle.id, greq.inp.tenant, None, started)
+        raise GatewayError(503, f"The request's workflow {handle.id} ended without an answer: {e.cause}",
+                           code="workflow_failed", retry_after_s=1.0, headers=headers) from None
+    except RPCError as e:
+        log.warning("waiting for %s failed: %s", handle.id, e)
+        raise unavailable(f"Lost contact with Temporal while waiting for {handle.id}; retrying with the same "
+                          "Idempotency-Key attaches to it.") from None

@@ -1,0 +1,117 @@
+"""From a validated body, the caller and the headers to the workflow's :class:`RequestInput`.
+
+Routing and accounting fields come from headers first, then from the body's ``metadata``:
+
+- route: ``x-switchyard-task-type`` / ``metadata.task_type``, which must name a route (400);
+  without one the ``model`` field picks it (``model_map.py``; 404 when no route serves it);
+- tenant: ``x-switchyard-tenant`` / ``metadata.tenant``. With ``auth: required`` it is the key's
+  tenant, and naming another is a 403; with ``auth: off`` this value, else ``default``;
+- priority: ``x-switchyard-priority`` / ``metadata.priority``, Temporal's priority key, an integer
+  from 1 (highest) to 5 (400 otherwise);
+- idempotency key: the ``Idempotency-Key`` header, at most 200 characters, scoped by tenant into
+  the workflow id (``core/ids.py``).
+
+``stream`` / ``stream_options`` are the gateway's business (``sse.py``) and are removed from the
+request the workflow sees; ``stream_options`` without ``stream: true`` is a 400, as at OpenAI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.datastructures import Headers
+
+from activities.storage.api_keys import InvalidTenant, check_tenant
+from core.chat import ChatRequest
+from core.config import SwitchyardConfig
+from core.request import RequestInput
+from worker.gateway.errors import GatewayError
+from worker.gateway.model_map import ModelMap
+
+TASK_TYPE_HEADER = "x-switchyard-task-type"
+TENANT_HEADER = "x-switchyard-tenant"
+PRIORITY_HEADER = "x-switchyard-priority"
+IDEMPOTENCY_HEADER = "idempotency-key"
+MAX_IDEMPOTENCY_KEY = 200
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent the request: the tenant of a verified key (``key_id`` set), or ``None`` tenant when
+    ``auth: off`` leaves it to the headers."""
+
+    tenant: str | None = None
+    key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewayRequest:
+    """What the chat handler runs: the workflow input, its route, and how to answer."""
+
+    inp: RequestInput
+    route: str
+    stream: bool
+    include_usage: bool
+
+
+def build_request(chat: ChatRequest, headers: Headers, caller: Caller, cfg: SwitchyardConfig,
+                  models: ModelMap) -> GatewayRequest:
+    """The :class:`GatewayRequest`; raises :class:`GatewayError` (400/403/404) for bad values."""
+    meta = chat.metadata or {}
+    stream = bool(chat.stream)
+    if chat.stream_options is not None and not stream:
+        raise GatewayError(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                           param="stream_options")
+    route = _route(headers.get(TASK_TYPE_HEADER) or meta.get("task_type"), chat.model, cfg, models)
+    inp = RequestInput(
+        request=chat.model_copy(update={"stream": None, "stream_options": None}),
+        task_type=route, tenant=_tenant(headers.get(TENANT_HEADER) or meta.get("tenant"), caller),
+        priority=_priority(headers.get(PRIORITY_HEADER) or meta.get("priority")),
+        idempotency_key=_idempotency_key(headers.get(IDEMPOTENCY_HEADER)),
+        metadata={"via": "gateway", "model": (chat.model or "")[:200], **({"key_id": caller.key_id}
+                                                                          if caller.key_id else {})})
+    include_usage = stream and bool((chat.stream_options or {}).get("include_usage"))
+    return GatewayRequest(inp=inp, route=route, stream=stream, include_usage=include_usage)
+
+
+def _route(task_type: str | None, model: str | None, cfg: SwitchyardConfig, models: ModelMap) -> str:
+    if task_type:
+        if task_type not in cfg.routes:
+            raise GatewayError(400, f"Unknown task type {task_type!r}; known: {', '.join(cfg.routes)}.",
+                               param=TASK_TYPE_HEADER, code="unknown_task_type")
+        return task_type
+    route = models.route_for(model)
+    if route is None:
+        raise GatewayError(404, f"The model `{model}` does not exist or no route serves it. "
+                                "GET /v1/models lists the accepted values.", param="model", code="model_not_found")
+    return route
+
+
+def _tenant(requested: str | None, caller: Caller) -> str:
+    if caller.tenant is not None:
+        if requested and requested != caller.tenant:
+            raise GatewayError(403, f"This API key belongs to tenant {caller.tenant!r}; it cannot act for "
+                                    f"{requested!r}.", param=TENANT_HEADER, code="tenant_mismatch")
+        return caller.tenant
+    try:
+        return check_tenant(requested) if requested else "default"
+    except InvalidTenant as e:
+        raise GatewayError(400, str(e), param=TENANT_HEADER) from None
+
+
+def _priority(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if raw.strip() not in ("1", "2", "3", "4", "5"):
+        raise GatewayError(400, f"Invalid priority {raw[:20]!r}: expected an integer from 1 (highest) to 5.",
+                           param=PRIORITY_HEADER)
+    return int(raw.strip())
+
+
+def _idempotency_key(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if len(raw) > MAX_IDEMPOTENCY_KEY:
+        raise GatewayError(400, f"Idempotency-Key is {len(raw)} characters long; at most "
+                                f"{MAX_IDEMPOTENCY_KEY} are accepted.", param="Idempotency-Key")
+    return raw
