@@ -24,7 +24,7 @@ from core.usage import estimated_usage
 
 ANTHROPIC_VERSION = "2023-06-01"
 
-_FINISH: dict[str, FinishReason] = {
+STOP_REASONS: dict[str, FinishReason] = {
     "end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "max_tokens": "length",
     "model_context_window_exceeded": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
 
@@ -56,7 +56,7 @@ def parse_response(data: dict[str, Any], call: ProviderCall, meta: ResponseMeta 
             calls.append(ToolCall(id=str(block.get("id", "")), function={
                 "name": str(block.get("name", "")), "arguments": json_text(block.get("input") or {})}))
     content = json_content if json_content is not None else "".join(texts)
-    finish = _FINISH.get(str(data.get("stop_reason")), "stop")
+    finish = STOP_REASONS.get(str(data.get("stop_reason")), "stop")
     if finish == "tool_calls" and not calls:
         finish = "stop"                       # only the JSON-mode tool was called
     message = ResponseMessage(content=None if calls and not content else content, tool_calls=calls or None)

@@ -4,8 +4,8 @@ Request translation lives in ``gemini_translate.py``. Headers: ``x-goog-api-key`
 provider needs no key) and the provider's own headers.
 
 Response mapping (§4.2): each candidate becomes one choice. Text parts (thought parts excluded) are
-joined into ``content``; ``functionCall`` parts become ``tool_calls`` with ids ``call_<hash>``
-synthesised deterministically from the call's name, arguments and position, and with the part's
+joined into ``content``; ``functionCall`` parts become ``tool_calls`` with the call's own ``id`` (Gemini 3) or an id
+``call_<hash>`` synthesised deterministically from the call's name, arguments and position, and with the part's
 ``thoughtSignature`` kept in ``extra_content.google.thought_signature`` for replay. ``finishReason``:
 ``STOP`` -> ``stop`` (``tool_calls`` when the candidate called a function), ``MAX_TOKENS`` ->
 ``length``, safety/recitation/language/blocklist/SPII/image/``OTHER`` -> ``content_filter``. A
@@ -87,8 +87,9 @@ def _choice(candidate: dict[str, Any], position: int) -> Choice:
     return Choice(index=index, message=message, finish_reason=finish_reason(candidate.get("finishReason"), calls))
 
 
-def finish_reason(reason: Any, calls: list[ToolCall]) -> FinishReason:
-    """Gemini ``finishReason`` -> OpenAI (§4.2): ``STOP`` with function calls is ``tool_calls``."""
+def finish_reason(reason: Any, calls: Any) -> FinishReason:
+    """Gemini ``finishReason`` -> OpenAI (§4.2): ``STOP`` with function calls (``calls`` truthy: the
+    candidate's tool calls, or a flag) is ``tool_calls``."""
     if reason == "MAX_TOKENS":
         return "length"
     if reason in _FILTERED:
@@ -96,12 +97,21 @@ def finish_reason(reason: Any, calls: list[ToolCall]) -> FinishReason:
     return "tool_calls" if calls else "stop"
 
 
+def tool_call_id(fc: dict[str, Any], candidate: int, position: int) -> str:
+    """The id a ``functionCall`` gets: its own ``id`` (Gemini 3 sends one), else the synthesised
+    :func:`synthetic_call_id`."""
+    own = fc.get("id")
+    if isinstance(own, str) and own:
+        return own
+    return synthetic_call_id(str(fc.get("name", "")), fc.get("args") or {}, candidate, position)
+
+
 def _tool_call(part: dict[str, Any], candidate: int, position: int) -> ToolCall:
     fc = part["functionCall"] or {}
     name, args = str(fc.get("name", "")), fc.get("args") or {}
     extra = {"extra_content": {"google": {"thought_signature": part["thoughtSignature"]}}} \
         if part.get("thoughtSignature") else {}
-    return ToolCall(id=synthetic_call_id(name, args, candidate, position),
+    return ToolCall(id=tool_call_id(fc, candidate, position),
                     function={"name": name, "arguments": json_text(args)}, **extra)
 
 
