@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.config import SwitchyardConfig, TargetConfig, expand_chain, targets_for_entry
+from core.health.routing import apply_health
+from core.health.view import TargetView
 from core.regions import region_distance
 
 
@@ -52,6 +54,11 @@ class PlanEntry(_Model):
     timeout_s: float
     context_window: int
     reasons: list[str] = Field(default_factory=list)
+    # Health at planning time (core/health/view.py): state, score 0-1, breaker state, traffic share.
+    health: str = "healthy"
+    score: float = 1.0
+    breaker: str = "closed"
+    share: float = 1.0
 
 
 class Plan(_Model):
@@ -70,6 +77,10 @@ class Plan(_Model):
     deadline_s: float = 120.0
     config_version: str = ""
     cooldown_ends: dict[str, float] = Field(default_factory=dict)
+    # The request's draw in [0, 1) compared with each target's traffic share (core/health/routing.py)
+    # and whether the panic rule applied (every target degraded or down).
+    health_draw: float | None = None
+    health_panic: bool = False
 
 
 class Cooldown(_Model):
@@ -105,12 +116,15 @@ def _unfit_reason(cfg: SwitchyardConfig, t: TargetConfig, inp: PlanInput) -> str
 
 
 def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Cooldown], now: float,
-               config_version: str = "") -> Plan:
+               config_version: str = "", health: Mapping[str, TargetView] | None = None,
+               health_draw: float = 0.0) -> Plan:
     """Expand ``inp.task_type``'s route into a :class:`Plan`.
 
     ``cooldowns``: active cooldowns by target id; ``now``: unix seconds. A cooled-down target is
     skipped unless every fitting target is cooling down, in which case they are all kept, earliest
-    cooldown end first (never leave a request with nothing to try). Raises :class:`UnknownRoute`.
+    cooldown end first (never leave a request with nothing to try). ``health``: target -> view
+    (``core/health``); with it, each target keeps its position for ``health_draw < share`` and is
+    otherwise moved behind healthier targets (``core/health/routing.py``). Raises :class:`UnknownRoute`.
     """
     try:
         route_name, route = cfg.route(inp.task_type)
@@ -139,12 +153,16 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
             c = active[e.target]
             skipped[e.target] = f"cooling down for {c.until - now:.1f} s after {c.reason}"
     _pin_first(entries, inp.pinned_target)
+    panic = False
+    if health:
+        entries, panic = apply_health(entries, health, health_draw)
     cp = [_entry(t, cfg.providers[t.provider].protocol, ["content-policy fallback"])
           for entry in route.content_policy_fallback for t in targets_for_entry(cfg, entry)]
     return Plan(route=route_name, entries=entries, content_policy_entries=cp, skipped=skipped,
                 retries=route.retries, max_retry_wait_s=route.max_retry_wait_s, deadline_s=route.deadline_s,
                 config_version=config_version,
-                cooldown_ends={k: c.until for k, c in active.items() if k in {e.target for e in fitting}})
+                cooldown_ends={k: c.until for k, c in active.items() if k in {e.target for e in fitting}},
+                health_draw=health_draw if health else None, health_panic=panic)
 
 
 def _pin_first(entries: list[PlanEntry], pinned: str | None) -> None:
