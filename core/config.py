@@ -9,6 +9,8 @@ Shape (see ``examples/switchyard.yaml``)::
     routes:               task type -> {chain: [entry, ...], retries, max_retry_wait_s, deadline_s,
                                         learn: off|shadow|on, objective: {...}}
     default_route:        task type used when a request names none
+    health:               thresholds of the health layer (core/health/settings.py); a target's
+                          own ``health:`` block overrides single fields for that target
     learning:             {period_s, window_periods, discount, memory, ...} (optional)
     gateway:              {auth: required|off, host, port, max_body_bytes, key_cache_s} (optional)
 
@@ -29,6 +31,8 @@ import re
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from core.health.settings import HealthSettings
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
 Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling"]
@@ -86,6 +90,7 @@ class TargetConfig(_Strict):
     max_output_tokens: int = Field(default=4096, ge=1)
     price: Price = Field(default_factory=Price)
     timeout_s: float = Field(default=30.0, gt=0, le=600)
+    health: HealthSettings | None = None  # per-target overrides of the global ``health`` block
 
     @property
     def id(self) -> str:
@@ -228,6 +233,7 @@ class SwitchyardConfig(_Strict):
     routes: dict[str, RouteConfig] = Field(min_length=1)
     default_route: str | None = None
     defaults: Defaults = Field(default_factory=Defaults)
+    health: HealthSettings = Field(default_factory=HealthSettings)  # core/health/settings.py
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     learning: LearningSettings = Field(default_factory=LearningSettings)
 
