@@ -34,6 +34,17 @@ SEEN_UPDATES_KEPT = 64
 #: Characters of message text kept in ``ConversationState.tail`` for the ``view`` query.
 TAIL_CHARS = 32_000
 
+#: Largest inline turn request (bytes of JSON); larger ones go by ``request_ref`` (claim-check),
+#: matching the attempt activity's inline limit for answers (``activities/storage/payloads.py``).
+MAX_INLINE_TURN_BYTES = 256 * 1024
+
+#: Error types (``ApplicationError.type``) a turn is refused with, besides the request path's own
+#: classes (``core/errors.py``, ``AllTargetsFailed``): HTTP 409 for the three conversation states.
+CONVERSATION_CLOSED = "ConversationClosed"
+DUPLICATE_TURN = "DuplicateTurn"
+OUT_OF_ORDER_TURN = "OutOfOrderTurn"
+INVALID_TURN = "InvalidRequest"
+
 Status = Literal["open", "closed", "idle"]
 PinKind = Literal["initial", "failover", "return"]
 

@@ -22,16 +22,19 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.attempt import AttemptActivities
+from activities.conversation import ConversationActivities
 from activities.planning import PlanningActivities
 from activities.providers.http import make_http_client
+from activities.storage.conversations import ConversationStore
 from activities.storage.cooldowns import CooldownStore
 from activities.storage.engine import make_engine
 from activities.storage.outcomes import OutcomeStore
 from activities.storage.payloads import INLINE_LIMIT_BYTES, PayloadStore
 from core.config import ConfigSource
+from workflows.conversation import ConversationWorkflow
 from workflows.request import AIRequestWorkflow
 
-WORKFLOWS = [AIRequestWorkflow]
+WORKFLOWS = [AIRequestWorkflow, ConversationWorkflow]
 
 
 @dataclass
@@ -69,8 +72,10 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
     planning = PlanningActivities(services.configs, services.cooldowns)
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes)
+    conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
+                                           services.cooldowns)
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
-                  activities=[planning.plan, attempts.attempt], workflow_runner=sandbox_runner(),
+                  activities=[planning.plan, attempts.attempt, *conversations.all()], workflow_runner=sandbox_runner(),
                   max_concurrent_local_activities=max_concurrent, max_concurrent_activities=max_concurrent,
                   max_concurrent_workflow_tasks=max_concurrent,
                   graceful_shutdown_timeout=graceful_shutdown_timeout)

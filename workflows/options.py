@@ -49,3 +49,37 @@ class ActivityOptions:
 
 
 DEFAULT_OPTIONS = ActivityOptions()
+
+
+@dataclass(frozen=True)
+class StoreOptions:
+    """Timeout and retry policy of bookkeeping activities that only touch the database (conversation
+    transcript, status, resume, target health): a database blip is retried for up to ``timeout``,
+    backing off from 0.2 s to 5 s; an ``InvalidRequest`` (a missing claim-checked payload) is not."""
+
+    timeout: timedelta = timedelta(seconds=30)
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(
+        initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=5),
+        non_retryable_error_types=[ErrorClass.INVALID_REQUEST.value]))
+
+
+STORE_OPTIONS = StoreOptions()
+
+
+@dataclass(frozen=True)
+class LearningOptions:
+    """Timeouts and retry policy of the learning workflow's activities (``workflows/learning.py``).
+
+    ``gather`` runs SQL aggregates over the learning window (seconds on a large outcomes table),
+    ``write`` a few inserts per task type; a database blip is retried with backoff from 1 s to
+    30 s within the timeout; an unknown task type (``InvalidRequest``) is not retried.
+    """
+
+    gather_timeout: timedelta = timedelta(minutes=5)
+    write_timeout: timedelta = timedelta(minutes=1)
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(
+        initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30),
+        non_retryable_error_types=[ErrorClass.INVALID_REQUEST.value]))
+
+
+LEARNING_OPTIONS = LearningOptions()
