@@ -48,6 +48,7 @@ class OutcomeRow(BaseModel):
     counts_against_health: bool = False
     message: str = ""
     created_at: float
+    health_state: str | None = None  # healthy | degraded | down when the call was made (core/health)
 
 
 class OutcomeStore:

@@ -1,0 +1,131 @@
+"""In-process health of every target for one worker process (the hot path reads only memory).
+
+- The attempt activity calls :meth:`HealthMonitor.state_of` (for the outcome row's
+  ``health_state``), then :meth:`observe_outcome` right after writing the row: this worker's view
+  changes at once, with no database round trip.
+- Planning calls :meth:`views`: a dict built from the board, cached for ``view_ttl_s`` (0.2 s) or
+  until something changed, so a request costs no query.
+- :class:`activities.health.sync.HealthSync` feeds other workers' outcomes, probes and feedback
+  into :meth:`observe` / :meth:`vote` and publishes :meth:`snapshot` to the database.
+
+Single-threaded: every method runs on the worker's event loop.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+
+from activities.storage.outcomes import OutcomeRow
+from core.config import ConfigSource
+from core.health.board import HealthBoard, settings_for
+from core.health.budget import RetryBudget
+from core.health.settings import HealthSettings
+from core.health.signals import Observation, Vote, observe
+from core.health.view import TargetView
+
+#: How long this worker remembers the keys of outcomes it fed itself (so the database poll skips them).
+OWN_KEYS_S = 120.0
+
+
+class HealthMonitor:
+    """See module docstring. ``clock``: unix seconds; ``rng``: breaker jitter."""
+
+    def __init__(self, configs: ConfigSource, *, clock: Callable[[], float] = time.time,
+                 rng: random.Random | None = None, view_ttl_s: float = 0.2) -> None:
+        self._configs = configs
+        self._clock = clock
+        self._settings_cache: tuple[str, dict[str, HealthSettings]] = ("", {})
+        self.board = HealthBoard(self.settings, rng=rng)
+        self._budgets: dict[str, RetryBudget] = {}
+        self._own: dict[tuple[str, int, int], float] = {}
+        self._user_calls: deque[float] = deque()
+        self.last_probe: dict[str, float] = {}
+        self._views: dict[str, TargetView] | None = None
+        self._views_at = float("-inf")
+        self._ttl = view_ttl_s
+
+    def settings(self, target: str) -> HealthSettings:
+        """Effective settings of ``target`` under the live config (cached per config version)."""
+        cfg, version = self._configs.current()
+        if self._settings_cache[0] != version:
+            self._settings_cache = (version, {})
+        cache = self._settings_cache[1]
+        if target not in cache:
+            cache[target] = settings_for(cfg, target)
+        return cache[target]
+
+    def targets(self) -> list[str]:
+        """Target ids of the live config."""
+        return [t.id for t in self._configs.current()[0].targets]
+
+    def views(self) -> dict[str, TargetView]:
+        """Every configured target's view (cached, see module docstring)."""
+        now = self._clock()
+        if self._views is None or now - self._views_at >= self._ttl:
+            self.board.tick(now)
+            self._views, self._views_at = self.board.views(now, self.targets()), now
+        return self._views
+
+    def state_of(self, target: str) -> str:
+        """healthy | degraded | down, from the cached views."""
+        v = self.views().get(target)
+        return v.state if v else "healthy"
+
+    def observe(self, obs: Observation) -> list[str]:
+        """Feed one outcome (this worker's, another worker's or a probe)."""
+        if obs.probe:
+            self.last_probe[obs.target] = max(self.last_probe.get(obs.target, 0.0), obs.at)
+        else:
+            self._user_calls.append(obs.at)
+        notes = self.board.observe(obs)
+        self._views = None
+        return notes
+
+    def observe_outcome(self, row: OutcomeRow) -> list[str]:
+        """Feed an outcome row this worker just wrote (and remember its key)."""
+        now = self._clock()
+        self._own[(row.workflow_id, row.seq, row.try_no)] = now
+        if len(self._own) > 10_000 or (self._own and next(iter(self._own.values())) < now - OWN_KEYS_S):
+            self._own = {k: t for k, t in self._own.items() if t > now - OWN_KEYS_S}
+        s = self.settings(row.target)
+        budget = self._budgets.setdefault(row.target, RetryBudget(tokens=s.retry_budget_max_tokens))
+        obs = observe(row.target, row.created_at, row.status_class, counts_against_health=row.counts_against_health,
+                      latency_ms=row.latency_ms, ttft_ms=row.ttft_ms, output_tokens=row.completion_tokens,
+                      quality_flags=row.quality_flags)
+        if obs.kind.value in ("ok", "failure"):
+            budget.on_result(not obs.failed, s.retry_budget_max_tokens, s.retry_budget_ratio)
+        return self.observe(obs)
+
+    def is_own(self, workflow_id: str, seq: int, try_no: int) -> bool:
+        """Whether this worker already fed the outcome with this key."""
+        return (workflow_id, seq, try_no) in self._own
+
+    def vote(self, v: Vote) -> list[str]:
+        notes = self.board.vote(v)
+        self._views = None
+        return notes
+
+    def allow_retry(self, target: str) -> bool:
+        """Retry budget check for one same-target retry (R7.2)."""
+        s = self.settings(target)
+        budget = self._budgets.setdefault(target, RetryBudget(tokens=s.retry_budget_max_tokens))
+        return budget.allow(self._clock(), s.retry_budget_max_tokens, s.retry_budget_floor_per_s)
+
+    def request_rate(self, span_s: float = 60.0) -> float:
+        """User calls per second over the last ``span_s`` seconds (all workers, as synced)."""
+        now = self._clock()
+        while self._user_calls and self._user_calls[0] < now - span_s:
+            self._user_calls.popleft()
+        return len(self._user_calls) / span_s
+
+    def snapshot(self) -> list[tuple[TargetView, dict]]:
+        """Every tracked target's view and full tracker state (for the database)."""
+        views = self.views()
+        return [(views.get(t) or self.board.views(self._clock(), [t])[t], tr.model_dump(mode="json"))
+                for t, tr in self.board.trackers.items()]
+
+    def now(self) -> float:
+        return self._clock()
