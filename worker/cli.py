@@ -1,8 +1,9 @@
 """The ``switchyard`` command line (typer). Thin: each command parses, calls one function, prints.
 
 Commands: ``up``, ``down``, ``status``, ``worker``, ``gateway``, ``keys``, ``submit``, ``simulate``,
-``demo``, ``migrate``, ``setup``, ``config-check``. Settings come from the environment (``worker/settings.py``);
-Temporal connection from Temporal's environment configuration (``worker/client.py``).
+``demo``, ``migrate``, ``setup``, ``config-check``, ``batch``. Settings come from the environment
+(``worker/settings.py``); Temporal connection from Temporal's environment configuration
+(``worker/client.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rich.console import Console
 
 from migrations.runner import upgrade
 from worker import stack
+from worker.batch_cli import batch_app
 from worker.client import connect
 from worker.cluster_setup import ensure_search_attributes
 from worker.config_loader import ConfigError, load_config
@@ -75,12 +77,15 @@ def status() -> None:
 @app.command()
 def worker(config: ConfigOpt = None,
            task_queue: Annotated[str | None, typer.Option(help="Task queue to poll.")] = None,
+           batch_task_queue: Annotated[str | None, typer.Option(help="Batch task queue to poll too.")] = None,
+           batch: Annotated[bool, typer.Option(help="Also serve the batch queue.")] = True,
            ready_file: Annotated[Path | None, typer.Option(hidden=True)] = None) -> None:
-    """Run a request worker in the foreground."""
+    """Run a request worker (and a batch worker on the batch queue) in the foreground."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     s = _settings(config)
     try:
-        asyncio.run(run_worker(s, s.config_path(), task_queue or s.task_queue, ready_file=ready_file))
+        asyncio.run(run_worker(s, s.config_path(), task_queue or s.task_queue, ready_file=ready_file,
+                               batch_task_queue=(batch_task_queue or s.batch_task_queue) if batch else None))
     except ConfigError as e:
         _fail(str(e), 2)
 
@@ -100,6 +105,7 @@ def gateway(config: ConfigOpt = None,
 
 
 app.add_typer(keys_app, name="keys")
+app.add_typer(batch_app, name="batch")
 
 
 @app.command()

@@ -9,12 +9,14 @@ in flight is worth finishing; ``shared/TEMPORAL.md`` section 1.4).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from datetime import timedelta
 from pathlib import Path
 
 from migrations.runner import upgrade
+from worker.batch_runtime import build_batch_worker
 from worker.client import connect
 from worker.config_loader import ConfigHolder
 from worker.runtime import Services, build_worker
@@ -26,8 +28,9 @@ log = logging.getLogger("switchyard.worker")
 
 
 async def run_worker(settings: Settings, config_path: Path, task_queue: str, *,
-                     ready_file: Path | None = None) -> None:
-    """Serve ``task_queue`` until a signal arrives; ``ready_file`` is written once polling starts."""
+                     ready_file: Path | None = None, batch_task_queue: str | None = None) -> None:
+    """Serve ``task_queue`` (and ``batch_task_queue``, when given, with a batch worker sharing the
+    same services) until a signal arrives; ``ready_file`` is written once polling starts."""
     setup_tracing("worker")
     configs = ConfigHolder(config_path)
     await asyncio.to_thread(upgrade, settings.db_url())
@@ -38,10 +41,12 @@ async def run_worker(settings: Settings, config_path: Path, task_queue: str, *,
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     worker = build_worker(client, services, task_queue, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN)
+    batch = (build_batch_worker(client, services, batch_task_queue, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN)
+             if batch_task_queue else None)
     try:
-        async with worker:
-            log.info("worker polling %s with config %s (version %s)", task_queue, config_path,
-                     configs.current()[1])
+        async with worker, batch or contextlib.nullcontext():
+            log.info("worker polling %s (batch queue: %s) with config %s (version %s)", task_queue,
+                     batch_task_queue or "none", config_path, configs.current()[1])
             if ready_file is not None:
                 ready_file.write_text("ready\n")
             await stop.wait()

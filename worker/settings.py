@@ -6,6 +6,7 @@
 | ``SWITCHYARD_CONFIG`` | ``./switchyard.yaml``, else bundled ``examples/simulated.yaml`` | routes, targets |
 | ``DATABASE_URL`` | ``sqlite:///$SWITCHYARD_HOME/switchyard.db`` | outcomes database (PostgreSQL in production) |
 | ``SWITCHYARD_TASK_QUEUE`` | ``switchyard-requests`` | task queue of request workflows |
+| ``SWITCHYARD_BATCH_TASK_QUEUE`` | ``switchyard-batch`` | task queue of batch workflows and their items |
 | ``SWITCHYARD_DEV_PORT`` | ``7233`` | gRPC port of the embedded dev server (UI on port + 1000) |
 
 Temporal connection settings are NOT here: they come from Temporal's standard environment
@@ -33,6 +34,7 @@ class Settings(BaseSettings):
     config: Path | None = None
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     task_queue: str = "switchyard-requests"
+    batch_task_queue: str = "switchyard-batch"
     dev_port: int = 7233
 
     def config_path(self) -> Path:
