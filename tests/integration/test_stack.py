@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 
+import httpx
 import yaml
 
 from activities.storage.outcomes import OutcomeStore
@@ -44,14 +45,15 @@ async def test_up_twice_reuses_the_running_stack_and_serves_requests(tmp_path, d
     scen.write_text(yaml.safe_dump(FAST_SCENARIO))
     async with run_simulator(str(scen), port=0) as sim:
         cfg = tmp_path / "switchyard.yaml"
-        cfg.write_text(yaml.safe_dump(sim_config_dict(sim.base_url)))
+        cfg.write_text(yaml.safe_dump(sim_config_dict(sim.base_url, gateway={"auth": "off", "port": 0})))
         settings = Settings(home=tmp_path / "home", dev_port=free_port_pair(), database_url=db_url,
                             task_queue="stack-test")
         try:
             first = await stack.up(settings, cfg)
-            assert set(first.started) == {"temporal dev server", "worker"}
+            assert set(first.started) == {"temporal dev server", "worker", "gateway"}
             second = await stack.up(settings, cfg)
-            assert second.started == [] and set(second.reused) == {"temporal dev server", "worker"}
+            assert second.started == [] and set(second.reused) == {"temporal dev server", "worker", "gateway"}
+            assert second.gateway_url == first.gateway_url and stack.status(settings).gateway_url == first.gateway_url
             assert second.worker_pid == first.worker_pid and pid_alive(first.worker_pid)
             assert (settings.home / "temporal.db").exists()
             sy = SwitchyardClient(await connect(settings), settings.task_queue)
@@ -60,7 +62,11 @@ async def test_up_twice_reuses_the_running_stack_and_serves_requests(tmp_path, d
             assert res.trace.target_used == "openai/gpt-4o@us-east"
             rows = await OutcomeStore(engine).for_workflow(res.workflow_id)
             assert [r.status_class for r in rows] == ["ok"]  # the worker wrote to DATABASE_URL
+            async with httpx.AsyncClient(base_url=first.gateway_url) as http:  # the gateway `up` started
+                r = await http.post("/v1/chat/completions", json={"model": "switchyard/auto", "messages": [
+                    {"role": "user", "content": "Is my order shipped?"}]})
+            assert r.status_code == 200 and r.headers["x-switchyard-target"] == "openai/gpt-4o@us-east"
         finally:
             stopped = stack.down(settings)
-        assert set(stopped) >= {"worker", "devserver"}
+        assert set(stopped) >= {"worker", "gateway", "devserver"}
         assert not pid_alive(first.worker_pid)
