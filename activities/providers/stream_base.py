@@ -18,7 +18,9 @@ they stand for (providers.md §2.2, §5 row 4), so a context-length error as the
 first; the error is raised by the next ``feed`` or by ``close``. ``content_started`` tells whether
 any content was produced before the failure (the commit point of §2.5: until then the caller may
 still fail over invisibly). A body that ends before the protocol's final event is ``StreamCut``
-(§5 row 3); a frame that is not JSON is ``MalformedResponse``.
+(§5 row 3); a frame that is not JSON is ``MalformedResponse``. A 200 body that is one JSON object
+rather than a stream (a server that ignored the streaming switch, a "200 with an error body") is
+read whole at ``close`` and handled like the same non-streaming answer.
 """
 
 from __future__ import annotations
@@ -77,10 +79,20 @@ class StreamParser:
         self.content_started = False
         self._pending_error: ProviderError | None = None
         self._closed = False
+        self._whole: bytearray | None = None      # set when the 200 body is one JSON object, not a stream
+        self._whole_json: Any = None
+        self._started = False
 
     def feed(self, chunk: bytes) -> list[StreamDelta]:
         """Deltas decoded from ``chunk``; raises a :class:`ProviderError` received earlier."""
         self._raise_pending()
+        if not self._started and chunk.strip():
+            self._started = True
+            if chunk.lstrip().startswith(b"{"):
+                self._whole = bytearray()
+        if self._whole is not None:
+            self._whole += chunk
+            return []
         deltas: list[StreamDelta] = []
         try:
             for frame in self._frames(chunk):
@@ -95,21 +107,34 @@ class StreamParser:
     def close(self) -> ChatResponse:
         """End of body: the assembled answer, or the classified failure."""
         self._raise_pending()
-        for frame in self._final_frames():
-            self._frame(frame)
         self._closed = True
-        if not self._complete():
-            raise ProviderError(ErrorClass.STREAM_CUT, self._cut_message(), status=200)
-        body = self._body()
+        if self._whole is not None:
+            body = self._whole_body()
+        else:
+            for frame in self._final_frames():
+                self._frame(frame)
+            if not self._complete():
+                raise ProviderError(ErrorClass.STREAM_CUT, self._cut_message(), status=200)
+            body = self._body()
         verdict = classify_success_body(self.protocol, body, headers=self.headers, now=self._now(),
                                         translated=self.translated)
         if verdict is not None:
             raise error_from(verdict, 200)
         return self._parse(body)
 
+    def _whole_body(self) -> Any:
+        """A 200 answer that is one JSON object instead of a stream (a server that ignored the
+        streaming switch, or an error body such as LM Studio's): an error is raised as classified,
+        anything else is checked and mapped as the non-streaming answer it is."""
+        body = load_json(bytes(self._whole or b"").decode("utf-8", "replace"), "response body")
+        if is_error_frame(body):
+            raise self.fail(body)
+        self._whole_json = body
+        return body
+
     def raw_body(self) -> Any:
         """The provider's non-streaming body rebuilt from the events so far (for trace notes)."""
-        return self._body()
+        return self._whole_json if self._whole is not None else self._body()
 
     # --- for subclasses -------------------------------------------------------------------------
 

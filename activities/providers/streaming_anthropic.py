@@ -169,4 +169,15 @@ class AnthropicStreamParser(StreamParser):
         return body
 
     def _parse(self, body: dict[str, Any]) -> ChatResponse:
-        return parse_response(body, self.call, self.meta)
+        """Map the rebuilt message; tool arguments and JSON-mode content keep the exact text the
+        deltas carried (``parse_response`` would re-serialise the parsed input)."""
+        response = parse_response(body, self.call, self.meta)
+        message = response.choices[0].message
+        raw = {i: "".join(self._json_parts.get(i, [])) for i in sorted(self._json_parts)}
+        tools = [raw[i] for i in raw if not self._is_json_tool(self._blocks[i])]
+        for call, text in zip(message.tool_calls or [], tools, strict=False):
+            call.function.arguments = text if text.strip() else call.function.arguments
+        json_raw = [raw[i] for i in raw if self._is_json_tool(self._blocks[i])]
+        if json_raw and json_raw[-1].strip() and not self._wrapped:
+            message.content = json_raw[-1]
+        return response

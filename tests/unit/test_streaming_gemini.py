@@ -119,7 +119,8 @@ def test_error_after_content() -> None:
     (sse({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}}), ErrorClass.CONTENT_FILTER),
     (sse(resp([], "MALFORMED_FUNCTION_CALL")), ErrorClass.MALFORMED_RESPONSE),
     (b"data: [oops\r\n\r\n", ErrorClass.MALFORMED_RESPONSE),
-    (b'{"candidates": []}', ErrorClass.STREAM_CUT),
+    (b'{"candidates": []}', ErrorClass.MALFORMED_RESPONSE),          # one JSON object, not a stream
+    (b'{"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}', ErrorClass.OVERLOADED),
 ])
 def test_unusable_streams(body: bytes, expected: ErrorClass) -> None:
     with pytest.raises(ProviderError) as e:

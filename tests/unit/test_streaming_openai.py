@@ -156,3 +156,15 @@ def test_feed_after_an_error_keeps_raising_it() -> None:
     for _ in range(2):
         with pytest.raises(ProviderError):
             parser.feed(b"data: [DONE]\n\n")
+
+
+def test_a_200_body_that_is_not_a_stream_is_read_whole() -> None:
+    """A server that ignores ``stream: true`` answers with one ``chat.completion``; LM Studio and old
+    llama.cpp answer a streamed request with a 200 error body (providers.md §1.5)."""
+    whole = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+             "choices": [{"index": 0, "message": {"role": "assistant", "content": "Whole"}, "finish_reason": "stop"}]}
+    parser, deltas, response = run(json.dumps(whole).encode(), size=5)
+    assert deltas == [] and response.text() == "Whole" and parser.raw_body() == whole
+    with pytest.raises(ProviderError) as e:
+        run(b'  {"error": {"code": 429, "message": "Rate limit exceeded"}, "choices": []}')
+    assert e.value.error_class is ErrorClass.RATE_LIMITED
