@@ -13,10 +13,11 @@ Single-threaded: every method runs on the worker's event loop.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from activities.storage.outcomes import OutcomeRow
 from core.config import ConfigSource
@@ -46,6 +47,19 @@ class HealthMonitor:
         self._views: dict[str, TargetView] | None = None
         self._views_at = float("-inf")
         self._ttl = view_ttl_s
+        self.starter: Callable[[], Awaitable[None]] | None = None
+        self._start_lock = asyncio.Lock()
+        self._started = False
+
+    async def ensure_started(self) -> None:
+        """Run ``starter`` (resume state from the database, start syncing) once, on first use, so
+        every wiring that builds the activities gets a started health layer (cheap afterwards)."""
+        if self._started or self.starter is None:
+            return
+        async with self._start_lock:
+            if not self._started:
+                await self.starter()
+                self._started = True
 
     def settings(self, target: str) -> HealthSettings:
         """Effective settings of ``target`` under the live config (cached per config version)."""
