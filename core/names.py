@@ -20,4 +20,10 @@ CONVERSATION_RESUME_ACTIVITY = "switchyard.conversation.resume"
 CONVERSATION_MARK_ACTIVITY = "switchyard.conversation.mark"
 CONVERSATION_HEALTH_ACTIVITY = "switchyard.conversation.health"
 
+LEARNING_WORKFLOW = "LearningWorkflow"
+LEARNING_RANKINGS_QUERY = "rankings"
+LEARNING_GATHER_ACTIVITY = "switchyard.learning.gather"
+LEARNING_WRITE_ACTIVITY = "switchyard.learning.write"
+LEARNING_SCHEDULE_ID = "switchyard-learning"
+
 DEFAULT_TASK_QUEUE = "switchyard-requests"

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.config import SwitchyardConfig, TargetConfig, expand_chain, targets_for_entry
 from core.health.routing import apply_health
 from core.health.view import TargetView
+from core.learning.model import Ranking, RankingUse
+from core.learning.reorder import learned_groups
 from core.regions import region_distance
 
 
@@ -81,6 +83,9 @@ class Plan(_Model):
     # and whether the panic rule applied (every target degraded or down).
     health_draw: float | None = None
     health_panic: bool = False
+    # The learned ranking this plan used (core/learning/reorder.py): version, applied or shadow,
+    # the scores and shares that placed each target, the target drawn first.
+    ranking: RankingUse | None = None
 
 
 class Cooldown(_Model):
@@ -117,14 +122,18 @@ def _unfit_reason(cfg: SwitchyardConfig, t: TargetConfig, inp: PlanInput) -> str
 
 def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Cooldown], now: float,
                config_version: str = "", health: Mapping[str, TargetView] | None = None,
-               health_draw: float = 0.0) -> Plan:
+               health_draw: float = 0.0, rankings: Mapping[str, Ranking] | None = None,
+               ranking_draw: float = 0.0) -> Plan:
     """Expand ``inp.task_type``'s route into a :class:`Plan`.
 
     ``cooldowns``: active cooldowns by target id; ``now``: unix seconds. A cooled-down target is
     skipped unless every fitting target is cooling down, in which case they are all kept, earliest
     cooldown end first (never leave a request with nothing to try). ``health``: target -> view
     (``core/health``); with it, each target keeps its position for ``health_draw < share`` and is
-    otherwise moved behind healthier targets (``core/health/routing.py``). Raises :class:`UnknownRoute`.
+    otherwise moved behind healthier targets (``core/health/routing.py``). ``rankings``: task type
+    -> latest learned ranking; the route's one orders the chain groups first, ``ranking_draw`` in
+    [0, 1) picking the first group by share (``core/learning/reorder.py``), and cooldowns and
+    health then override that order. Raises :class:`UnknownRoute`.
     """
     try:
         route_name, route = cfg.route(inp.task_type)
@@ -133,14 +142,16 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
     origin = inp.origin_region or cfg.defaults.origin_region
     fitting: list[PlanEntry] = []
     skipped: dict[str, str] = {}
-    for pos, group in enumerate(expand_chain(cfg, route_name), start=1):
+    groups, learned, ranking_use = learned_groups(expand_chain(cfg, route_name), (rankings or {}).get(route_name),
+                                                  ranking_draw)
+    for pos, group in enumerate(groups, start=1):
         for t, km in _ordered_by_region(group, origin):
             why = _unfit_reason(cfg, t, inp)
             if why:
                 skipped[t.id] = why
                 continue
             where = "same region" if km == 0 else f"{km:.0f} km from {origin}"
-            reasons = [f"chain position {pos} ({t.model_ref})", f"region {t.region}: {where}"]
+            reasons = [f"chain position {pos} ({t.model_ref})", f"region {t.region}: {where}", *learned.get(t.id, [])]
             fitting.append(_entry(t, cfg.providers[t.provider].protocol, reasons))
     active = {k: c for k, c in cooldowns.items() if c.until > now}
     entries = [e for e in fitting if e.target not in active]
@@ -162,7 +173,7 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
                 retries=route.retries, max_retry_wait_s=route.max_retry_wait_s, deadline_s=route.deadline_s,
                 config_version=config_version,
                 cooldown_ends={k: c.until for k, c in active.items() if k in {e.target for e in fitting}},
-                health_draw=health_draw if health else None, health_panic=panic)
+                health_draw=health_draw if health else None, health_panic=panic, ranking=ranking_use)
 
 
 def _pin_first(entries: list[PlanEntry], pinned: str | None) -> None:

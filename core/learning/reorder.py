@@ -100,3 +100,15 @@ def apply_ranking(groups: list[list[TargetConfig]], ranking: Ranking, draw: floa
 
 def _fmt(score: float | None) -> str:
     return "-" if score is None else f"{score:.3f}"
+
+
+def learned_groups(groups: list[list[TargetConfig]], ranking: Ranking | None, draw: float
+                   ) -> tuple[list[list[TargetConfig]], dict[str, list[str]], RankingUse | None]:
+    """``(groups, reasons by target, record)`` for ``build_plan``: ``groups`` unchanged without a
+    ranking or with a ``shadow`` one (recorded as not applied), else :func:`apply_ranking`."""
+    if ranking is None:
+        return groups, {}, None
+    if ranking.mode != "on":
+        return groups, {}, shadow_use(ranking)
+    order = apply_ranking(groups, ranking, draw)
+    return order.groups, order.reasons, order.use
