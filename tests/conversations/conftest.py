@@ -22,7 +22,7 @@ from activities.storage.conversations import ConversationStore
 from activities.storage.cooldowns import CooldownStore
 from activities.storage.engine import make_engine
 from activities.storage.outcomes import OutcomeStore
-from activities.storage.payloads import PayloadStore
+from activities.storage.payloads import INLINE_LIMIT_BYTES, PayloadStore
 from activities.storage.tables import cooldowns
 from core.config import SwitchyardConfig
 from core.conversation import ConversationConfig
@@ -74,7 +74,8 @@ async def sim(tmp_path) -> AsyncIterator:
 @asynccontextmanager
 async def conversation_worker(client: Client, cfg: SwitchyardConfig, db_url: str, *, queue: str | None = None,
                               defaults: ConversationConfig | None = None,
-                              task_timeout: timedelta = timedelta(seconds=10)) -> AsyncIterator[ConvWorker]:
+                              task_timeout: timedelta = timedelta(seconds=10),
+                              inline_limit_bytes: int = INLINE_LIMIT_BYTES) -> AsyncIterator[ConvWorker]:
     """A worker on a fresh task queue (or ``queue``) and a conversation client for it."""
     engine = make_engine(db_url)
     sent = Sent()
@@ -85,7 +86,7 @@ async def conversation_worker(client: Client, cfg: SwitchyardConfig, db_url: str
     queue = queue or f"conv-{uuid.uuid4().hex[:8]}"
     store = ConversationStore(engine)
     try:
-        async with build_worker(client, services, queue):
+        async with build_worker(client, services, queue, inline_limit_bytes=inline_limit_bytes):
             conv = ConversationClient(client, queue, payloads=services.payloads, store=store,
                                       defaults=defaults or ConversationConfig(task_type="support_reply"),
                                       task_timeout=task_timeout)
