@@ -89,7 +89,9 @@ class BatchInput(_Model):
     ``concurrency``: children in flight at most (Temporal allows 2,000 pending children per
     workflow; the cap here keeps the window well under it). ``child_task_queue``: where the
     children run (default: this workflow's own queue, the batch queue). ``priority``: Temporal
-    priority key of the children. ``items_per_run``: continue-as-new after starting this many
+    priority key of the children. ``child_task_timeout_s``: their workflow task timeout (a task
+    lost with a dead worker is retried after it; attempts are regular activities, so a child's
+    workflow tasks are short). ``items_per_run``: continue-as-new after starting this many
     items in one run (also when the server suggests it). ``export_dir``: directory on the
     worker's filesystem for the per-item files and ``results.jsonl`` (optional).
     ``state``: set by continue-as-new only.
@@ -103,7 +105,7 @@ class BatchInput(_Model):
     priority: int = Field(default=BATCH_PRIORITY, ge=1, le=5)
     items_per_run: int = Field(default=500, ge=1, le=2000)
     page_size: int = Field(default=100, ge=1, le=1000)
-    child_task_timeout_s: float = Field(default=30.0, gt=0, le=120)
+    child_task_timeout_s: float = Field(default=10.0, gt=0, le=120)
     export_dir: str | None = None
     state: BatchCursor | None = None
 

@@ -62,11 +62,13 @@ with workflow.unsafe.imports_passed_through():
 
 @dataclass(frozen=True)
 class BatchActivityOptions:
-    """Scheduling of the batch's storage activities: short start-to-close (a dead worker's write
-    is retried within seconds), unlimited tries with backoff up to 30 s (a database outage pauses
-    the batch instead of failing it), an unknown batch fails at once."""
+    """Scheduling of the batch's storage activities: a short start-to-close (each is one small
+    transaction, so a write lost with a dead worker is retried after 10 s), unlimited tries with
+    backoff up to 30 s (a database outage pauses the batch instead of failing it), an unknown batch
+    fails at once. The final export may take minutes for a large batch: ``finish_timeout``."""
 
-    start_to_close: timedelta = timedelta(seconds=30)
+    start_to_close: timedelta = timedelta(seconds=10)
+    finish_timeout: timedelta = timedelta(minutes=10)
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(
         initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30),
         non_retryable_error_types=["BatchNotFound"]))
@@ -195,7 +197,7 @@ class BatchWorkflow:
         inp = self._inp
         counts = await workflow.execute_activity(
             FINISH_ACTIVITY, FinishInput(batch_id=inp.batch_id, export_dir=inp.export_dir), result_type=BatchCounts,
-            start_to_close_timeout=timedelta(minutes=10), retry_policy=OPTIONS.retry)
+            start_to_close_timeout=OPTIONS.finish_timeout, retry_policy=OPTIONS.retry)
         self._phase = "completed"
         c = self._cur
         c.done, c.failed, c.cost_usd = counts.done, counts.failed, counts.cost_usd
