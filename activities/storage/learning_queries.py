@@ -12,8 +12,8 @@ one :class:`core.learning.model.ArmStats` per (task type, target) with:
 - ``left_to_health``: outcomes seen while the target was degraded (R10.4: they are health's
   business, not learning's).
 
-The two inputs owned by the health layer (issue 6) come through the adapter in
-``activities/storage/learning_signals.py``.
+The two inputs owned by the health layer (issue 6), the target's state at each outcome and user
+feedback, come from ``activities/storage/learning_signals.py``.
 """
 
 from __future__ import annotations
@@ -22,13 +22,35 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import FromClause
+from sqlalchemy.sql.functions import FunctionElement
 
-from activities.storage.learning_signals import FeedbackSource, feedback_join, floor_div, health_join
+from activities.storage.learning_signals import feedback_join, healthy_at_outcome
 from activities.storage.tables import outcomes
 from core.learning.model import ArmStats, PeriodCounts
 
 o = outcomes.c
+
+
+class floor_div(FunctionElement):  # noqa: N801 - SQL function style
+    """``floor(a / b)`` as an integer, for non-negative ``a`` and positive ``b``."""
+
+    type = sa.Integer()
+    inherit_cache = True
+    name = "floor_div"
+
+
+@compiles(floor_div)
+def _floor_div(element: floor_div, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    a, b = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(FLOOR(({a}) / ({b})) AS INTEGER)"
+
+
+@compiles(floor_div, "sqlite")
+def _floor_div_sqlite(element: floor_div, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    a, b = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(({a}) / ({b}) AS INTEGER)"  # truncation == floor for non-negative values
 
 
 def _sum_if(cond: sa.ColumnElement[bool], value: sa.ColumnElement | int | float = 1) -> sa.ColumnElement:
@@ -49,13 +71,10 @@ def _percentiles(source: FromClause, where: sa.ColumnElement[bool], col: sa.Colu
 
 
 class OutcomeAggregator:
-    """Aggregates outcome rows for learning (see module docstring). ``feedback``: where thumbs up
-    and down are stored (default: what :func:`~activities.storage.learning_signals.feedback_join`
-    finds)."""
+    """Aggregates outcome rows for learning (see module docstring)."""
 
-    def __init__(self, engine: AsyncEngine, *, feedback: FeedbackSource | None = None) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._feedback = feedback
 
     async def stats(self, task_types: Sequence[str], now: float, period_s: float, periods: int) -> list[ArmStats]:
         """Per (task type, target) stats over the window; pairs without outcomes are absent."""
@@ -64,8 +83,8 @@ class OutcomeAggregator:
         start = now - periods * period_s
         in_window = sa.and_(o.created_at > start, o.created_at <= now, o.task_type.in_(list(task_types)),
                             sa.or_(o.status_class == "ok", o.counts_against_health.is_(True)))
-        source, healthy = health_join(outcomes, start, now)
-        source, up, down = feedback_join(source, self._feedback)
+        healthy = healthy_at_outcome()
+        source, up, down = feedback_join(outcomes)
         ok = sa.and_(healthy, o.status_class == "ok")
         age = floor_div(sa.literal(now, sa.Float) - o.created_at, sa.literal(period_s, sa.Float))
         buckets = (sa.select(o.task_type, o.target, age.label("age"), _sum_if(ok).label("ok"),
