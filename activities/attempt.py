@@ -40,6 +40,7 @@ from activities.storage.cooldowns import CooldownStore
 from activities.storage.outcomes import OutcomeRow, OutcomeStore
 from activities.storage.payloads import INLINE_LIMIT_BYTES, PayloadStore
 from core.attempt import AttemptFailure, AttemptInput, AttemptResult
+from core.chat import ChatRequest
 from core.config import ConfigSource, SwitchyardConfig, TargetConfig
 from core.errors import POLICIES, ErrorClass
 from core.names import ATTEMPT_ACTIVITY
@@ -92,7 +93,8 @@ class AttemptActivities:
             if provider.api_key_env and not key:
                 err = ProviderError(ErrorClass.AUTH, f"environment variable {provider.api_key_env} is not set")
                 raise await self._failed(t, err, span)
-            call = ProviderCall(t.target, provider, key, inp.request, min(inp.timeout_s, inp.caller_budget_s))
+            call = ProviderCall(t.target, provider, key, _with_task_type(inp.request, inp.task_type),
+                                min(inp.timeout_s, inp.caller_budget_s))
             try:
                 async with asyncio.timeout(call.timeout_s):
                     result = await adapter_for(provider.protocol).complete(self._http, call)
@@ -163,6 +165,15 @@ class AttemptActivities:
                           target=t.target.id, provider=t.target.provider, model=t.target.model,
                           region=t.target.region, task_type=t.inp.task_type, tenant=t.inp.tenant,
                           status_class=status_class, latency_ms=latency, created_at=self._clock(), **fields)
+
+
+def _with_task_type(request: ChatRequest, task_type: str) -> ChatRequest:
+    """``request`` with ``metadata.task_type`` set to the route, so the adapters send the
+    ``x-switchyard-task-type`` header (the simulator picks its task profile by it; the provider
+    bodies drop ``metadata``). A caller's own ``metadata.task_type`` is kept."""
+    if not task_type or (request.metadata or {}).get("task_type"):
+        return request
+    return request.model_copy(update={"metadata": {**(request.metadata or {}), "task_type": task_type}})
 
 
 def _target(cfg: SwitchyardConfig, target_id: str) -> TargetConfig:

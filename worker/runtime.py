@@ -23,18 +23,22 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.attempt import AttemptActivities
 from activities.conversation import ConversationActivities
+from activities.learning import LearningActivities
 from activities.planning import PlanningActivities
 from activities.providers.http import make_http_client
 from activities.storage.conversations import ConversationStore
 from activities.storage.cooldowns import CooldownStore
 from activities.storage.engine import make_engine
+from activities.storage.learning_queries import OutcomeAggregator
 from activities.storage.outcomes import OutcomeStore
 from activities.storage.payloads import INLINE_LIMIT_BYTES, PayloadStore
+from activities.storage.rankings import RankingCache, RankingStore
 from core.config import ConfigSource
 from workflows.conversation import ConversationWorkflow
+from workflows.learning import LearningWorkflow
 from workflows.request import AIRequestWorkflow
 
-WORKFLOWS = [AIRequestWorkflow, ConversationWorkflow]
+WORKFLOWS = [AIRequestWorkflow, ConversationWorkflow, LearningWorkflow]
 
 
 @dataclass
@@ -47,12 +51,14 @@ class Services:
     outcomes: OutcomeStore
     cooldowns: CooldownStore
     payloads: PayloadStore
+    rankings: RankingCache | None = None
 
     @classmethod
     def open(cls, db_url: str, configs: ConfigSource) -> Services:
         engine = make_engine(db_url)
         return cls(engine=engine, http=make_http_client(), configs=configs, outcomes=OutcomeStore(engine),
-                   cooldowns=CooldownStore(engine), payloads=PayloadStore(engine))
+                   cooldowns=CooldownStore(engine), payloads=PayloadStore(engine),
+                   rankings=RankingCache(RankingStore(engine)))
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -69,13 +75,15 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
                  inline_limit_bytes: int = INLINE_LIMIT_BYTES, max_concurrent: int = 100,
                  graceful_shutdown_timeout: timedelta = timedelta(0)) -> Worker:
     """A worker for request workflows and their activities on ``task_queue``."""
-    planning = PlanningActivities(services.configs, services.cooldowns)
+    planning = PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings)
+    learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine))
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes)
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
-                  activities=[planning.plan, attempts.attempt, *conversations.all()], workflow_runner=sandbox_runner(),
+                  activities=[planning.plan, attempts.attempt, *conversations.all(), learning.gather, learning.write],
+                  workflow_runner=sandbox_runner(),
                   max_concurrent_local_activities=max_concurrent, max_concurrent_activities=max_concurrent,
                   max_concurrent_workflow_tasks=max_concurrent,
                   graceful_shutdown_timeout=graceful_shutdown_timeout)

@@ -7,7 +7,7 @@ confirmation window + recovery test.
 - Recovery (deviation, our choice): a Bernoulli CUSUM drains about ``0.01`` per success at
   ``p0 = 0.1 %``, so "statistic below h/2" (R4.4) would take ~500 calls after an outage. Instead,
   once an alarm fires, a Wald SPRT tests "the rate is back at p0" against "the rate is still the
-  one seen in the alarm" (``fault``, capped at 50 %) with alpha = beta = 1 %; accepting p0 clears
+  worst 10 s rate seen during the alarm" (``fault``, capped at 50 %) with alpha = beta = 1 %; accepting p0 clears
   the CUSUM. A 100 % outage clears after 7 clean calls, a 5 % error rate after ~90.
 """
 
@@ -23,6 +23,8 @@ from core.health.window import BucketWindow
 
 #: SPRT acceptance boundary for H0 with alpha = beta = 0.01: ln(beta / (1 - alpha)).
 ACCEPT_H0 = math.log(0.01 / 0.99)
+#: Span (s) over which the fault rate is estimated while alarmed.
+FAULT_WINDOW_S = 10.0
 
 
 class RateDetector(BaseModel):
@@ -50,10 +52,12 @@ class RateDetector(BaseModel):
         self.window.add(now, hit, False, keep_s)
         if learn:
             self.base.update(1.0 if hit else 0.0, now, half_life_s, 0, 1e9)
-        if self.fault is None and self.cusum.s >= h:
-            calls, hits, _ = self.window.totals(now, keep_s)
-            self.fault, self.recovery = max(hits / max(calls, 1), p1), 0.0
-        elif self.fault is not None:
+        if self.cusum.s >= h:  # alarmed: the fault rate is the worst 10 s rate seen during the alarm
+            calls, hits, _ = self.window.totals(now, FAULT_WINDOW_S)
+            rate = max(hits / max(calls, 1), p1)
+            if self.fault is None or rate > self.fault:
+                self.fault, self.recovery = rate, min(self.recovery, 0.0)
+        if self.fault is not None:
             pf = min(self.fault, 0.5)
             inc = math.log(pf / p0) if hit else math.log((1 - pf) / (1 - p0))
             self.recovery = min(self.recovery + inc, 0.0)
