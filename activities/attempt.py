@@ -4,7 +4,9 @@ Pipeline of one try (STYLE.md: one short step each)::
 
     resolve target + key from the live config and environment
     -> adapter.complete() under the target's whole-response timeout        (one HTTP call)
-    -> success: cost, claim-check if too large, outcome row, AttemptResult
+    -> success: answer checks (core/quality.py) -> cost, claim-check if too large, outcome row, AttemptResult
+       (an answer with a flag in ``health.quality_failover`` fails over as a non-retryable
+       ``MalformedResponse`` instead: billed, recorded with its flags, never returned)
     -> failure: ProviderError -> retry decision -> cooldown -> outcome row -> ApplicationError
 
 Failures leave as ``ApplicationError(type=<ErrorClass value>)`` with :class:`core.attempt.AttemptFailure`
@@ -13,7 +15,10 @@ trace, is not a worker error to log with a stack trace; ``shared/TEMPORAL.md`` s
 retryable classes stay retryable (with ``next_retry_delay`` from a Retry-After no longer than the
 route's wait budget); a longer Retry-After cools the target down until then and is raised
 non-retryable so the workflow fails over at once. Temporal's retry policy is the only retry
-layer: the HTTP client never retries (``activities/providers/http.py``).
+layer: the HTTP client never retries (``activities/providers/http.py``). Same-target retries
+also stay within the target's retry budget (``core/health/budget.py``, RESILIENCE.md R7.2).
+Every outcome row carries the target's health state when the call was made and is fed to this
+process's health monitor right after it is written.
 
 The key is read here, from the environment variable the provider config names, and goes nowhere
 else: not into inputs, results, errors, logs or the database.
@@ -34,6 +39,7 @@ from opentelemetry import trace
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from activities.health.monitor import HealthMonitor
 from activities.providers.base import AdapterResult, ProviderCall, ProviderError
 from activities.providers.registry import adapter_for
 from activities.storage.cooldowns import CooldownStore
@@ -43,7 +49,9 @@ from core.attempt import AttemptFailure, AttemptInput, AttemptResult
 from core.chat import ChatRequest
 from core.config import ConfigSource, SwitchyardConfig, TargetConfig
 from core.errors import POLICIES, ErrorClass
+from core.health.settings import HealthSettings
 from core.names import ATTEMPT_ACTIVITY
+from core.quality import check_answer
 from core.usage import cost_usd
 
 _tracer = trace.get_tracer("switchyard.attempt")
@@ -55,6 +63,7 @@ class _Try:
     target: TargetConfig
     try_no: int
     started: float  # perf_counter seconds
+    health_state: str | None = None  # the target's health when the call was made
 
     def latency_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000.0
@@ -69,7 +78,8 @@ class AttemptActivities:
 
     def __init__(self, configs: ConfigSource, http: httpx.AsyncClient, outcomes: OutcomeStore,
                  cooldowns: CooldownStore, payloads: PayloadStore, *, env: Mapping[str, str] | None = None,
-                 clock=time.time, inline_limit_bytes: int = INLINE_LIMIT_BYTES) -> None:
+                 clock=time.time, inline_limit_bytes: int = INLINE_LIMIT_BYTES,
+                 health: HealthMonitor | None = None) -> None:
         self._configs = configs
         self._http = http
         self._outcomes = outcomes
@@ -78,13 +88,15 @@ class AttemptActivities:
         self._env = env if env is not None else os.environ
         self._clock = clock
         self._inline_limit = inline_limit_bytes
+        self._health = health
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def attempt(self, inp: AttemptInput) -> AttemptResult:
         """Call ``inp.target`` once. Returns :class:`AttemptResult`; raises ``ApplicationError``
         whose ``type`` is an :class:`core.errors.ErrorClass` value."""
         cfg, _ = self._configs.current()
-        t = _Try(inp, _target(cfg, inp.target), activity.info().attempt, time.perf_counter())
+        t = _Try(inp, _target(cfg, inp.target), activity.info().attempt, time.perf_counter(),
+                 self._health.state_of(inp.target) if self._health else None)
         provider = cfg.providers[t.target.provider]
         key = self._env.get(provider.api_key_env) if provider.api_key_env else None
         with _tracer.start_as_current_span(
@@ -109,11 +121,18 @@ class AttemptActivities:
         latency = t.latency_ms()
         usage = res.response.usage
         cost = cost_usd(usage, t.target.price)
+        flags = check_answer(t.inp.request, res.response)
+        tokens = {"ttft_ms": res.ttft_ms, "prompt_tokens": usage.prompt_tokens, "cost_usd": cost,
+                  "completion_tokens": usage.completion_tokens, "tokens_estimated": usage.estimated,
+                  "quality_flags": ",".join(flags)}
+        bad = [f for f in flags if f in self._failover_flags(t.target.id)]
+        if bad:  # DESIGN.md "Response checks": a 200 that fails the checks fails over (billed, not returned)
+            err = ProviderError(ErrorClass.MALFORMED_RESPONSE, f"answer failed checks: {', '.join(bad)}",
+                                status=200, should_retry=False)
+            raise await self._failed(t, err, span, **tokens) from None
         span.set_attributes({"switchyard.status": "ok", "gen_ai.usage.input_tokens": usage.prompt_tokens,
                              "gen_ai.usage.output_tokens": usage.completion_tokens})
-        await self._outcomes.record(self._row(
-            t, "ok", latency, ttft_ms=res.ttft_ms, prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens, tokens_estimated=usage.estimated, cost_usd=cost))
+        await self._record(self._row(t, "ok", latency, **tokens))
         body = res.response.model_dump_json().encode()
         result = AttemptResult(target=t.target.id, response=res.response, response_bytes=len(body),
                                latency_ms=latency, ttft_ms=res.ttft_ms, usage=usage, cost_usd=cost,
@@ -125,13 +144,26 @@ class AttemptActivities:
             result.earlier_tries = await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no)
         return result
 
-    async def _failed(self, t: _Try, err: ProviderError, span: trace.Span) -> ApplicationError:
+    def _failover_flags(self, target: str) -> tuple[str, ...]:
+        return (self._health.settings(target) if self._health else HealthSettings()).quality_failover
+
+    async def _record(self, row: OutcomeRow) -> None:
+        """Write the outcome row, then feed it to this process's health at once."""
+        await self._outcomes.record(row)
+        if self._health is not None:
+            self._health.observe_outcome(row)
+
+    def _retry_budget(self, target: str) -> bool:
+        return self._health is None or self._health.allow_retry(target)
+
+    async def _failed(self, t: _Try, err: ProviderError, span: trace.Span, **row_fields: Any) -> ApplicationError:
         latency = t.latency_ms()
         cls = err.error_class
         if cls is ErrorClass.TIMEOUT and t.inp.caller_budget_s < t.inp.timeout_s:
             cls = ErrorClass.CALLER_DEADLINE  # the caller's deadline, not the target's timeout
         pol = POLICIES[cls]
-        retry = pol.retry_same_target and t.try_no < t.inp.max_tries and err.should_retry is not False
+        retry = (pol.retry_same_target and t.try_no < t.inp.max_tries and err.should_retry is not False
+                 and self._retry_budget(t.target.id))
         delay, cooldown_until = None, None
         now = self._clock()
         if err.retry_after_s is not None and retry:
@@ -146,9 +178,9 @@ class AttemptActivities:
         if cooldown_until is not None:
             await self._cooldowns.set(t.target.id, cooldown_until, cls.value)
         span.set_attributes({"switchyard.status": cls.value, "http.response.status_code": err.status or 0})
-        await self._outcomes.record(self._row(
+        await self._record(self._row(
             t, cls.value, latency, http_status=err.status, retry_after_s=err.retry_after_s,
-            counts_against_health=pol.counts_against_health, message=err.message[:500]))
+            counts_against_health=pol.counts_against_health, message=err.message[:500], **row_fields))
         earlier = (await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no)
                    if t.try_no > 1 and not retry else [])
         details = AttemptFailure(target=t.target.id, error_class=cls.value, status=err.status,
@@ -164,7 +196,8 @@ class AttemptActivities:
         return OutcomeRow(workflow_id=t.inp.workflow_id, run_id=t.inp.run_id, seq=t.inp.seq, try_no=t.try_no,
                           target=t.target.id, provider=t.target.provider, model=t.target.model,
                           region=t.target.region, task_type=t.inp.task_type, tenant=t.inp.tenant,
-                          status_class=status_class, latency_ms=latency, created_at=self._clock(), **fields)
+                          status_class=status_class, latency_ms=latency, created_at=self._clock(),
+                          health_state=t.health_state, **fields)
 
 
 def _with_task_type(request: ChatRequest, task_type: str) -> ChatRequest:

@@ -23,6 +23,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.attempt import AttemptActivities
 from activities.conversation import ConversationActivities
+from activities.health.service import HealthService
 from activities.learning import LearningActivities
 from activities.planning import PlanningActivities
 from activities.providers.http import make_http_client
@@ -52,15 +53,19 @@ class Services:
     cooldowns: CooldownStore
     payloads: PayloadStore
     rankings: RankingCache | None = None
+    health: HealthService | None = None
 
     @classmethod
     def open(cls, db_url: str, configs: ConfigSource) -> Services:
         engine = make_engine(db_url)
-        return cls(engine=engine, http=make_http_client(), configs=configs, outcomes=OutcomeStore(engine),
+        http = make_http_client()
+        return cls(engine=engine, http=http, configs=configs, outcomes=OutcomeStore(engine),
                    cooldowns=CooldownStore(engine), payloads=PayloadStore(engine),
-                   rankings=RankingCache(RankingStore(engine)))
+                   rankings=RankingCache(RankingStore(engine)), health=HealthService(engine, configs, http))
 
     async def aclose(self) -> None:
+        if self.health is not None:
+            await self.health.aclose()
         await self.http.aclose()
         await self.engine.dispose()
 
@@ -75,10 +80,11 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
                  inline_limit_bytes: int = INLINE_LIMIT_BYTES, max_concurrent: int = 100,
                  graceful_shutdown_timeout: timedelta = timedelta(0)) -> Worker:
     """A worker for request workflows and their activities on ``task_queue``."""
-    planning = PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings)
+    health = services.health.monitor if services.health else None
+    planning = PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings, health=health)
     learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine))
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
-                                 services.payloads, inline_limit_bytes=inline_limit_bytes)
+                                 services.payloads, inline_limit_bytes=inline_limit_bytes, health=health)
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
