@@ -1,7 +1,7 @@
 """The ``switchyard`` command line (typer). Thin: each command parses, calls one function, prints.
 
 Commands: ``up``, ``down``, ``status``, ``worker``, ``gateway``, ``keys``, ``submit``, ``simulate``,
-``demo``, ``migrate``, ``setup``, ``config-check``, ``batch``. Settings come from the environment
+``demo``, ``migrate``, ``setup``, ``config-check``, ``batch``, ``chat``. Settings come from the environment
 (``worker/settings.py``); Temporal connection from Temporal's environment configuration
 (``worker/client.py``).
 """
@@ -19,6 +19,7 @@ from rich.console import Console
 from migrations.runner import upgrade
 from worker import stack
 from worker.batch_cli import batch_app
+from worker.chat_cli import run_chat
 from worker.client import connect
 from worker.cluster_setup import ensure_search_attributes
 from worker.config_loader import ConfigError, load_config
@@ -121,6 +122,27 @@ def submit(prompt: Annotated[str, typer.Argument(help="The user message.")],
     code = asyncio.run(submit_one(_settings(), console, prompt, task_type=task_type, system=system,
                                   tenant=tenant, origin=origin, idempotency_key=idempotency_key,
                                   max_tokens=max_tokens, as_json=as_json))
+    raise typer.Exit(code)
+
+
+@app.command()
+def chat(conversation_id: Annotated[str | None, typer.Option("--id", help="Conversation id (new one if omitted); "
+                                                             "an existing id resumes it.")] = None,
+         task_type: Annotated[str | None, typer.Option("--task-type", "-t", help="Route to use.")] = None,
+         system: Annotated[str | None, typer.Option(help="System prompt (sent with the first turn).")] = None,
+         tenant: Annotated[str, typer.Option()] = "default",
+         return_after: Annotated[float | None, typer.Option(help="Return to the first target after it has "
+                                                             "been healthy this many seconds.")] = None,
+         idle_timeout: Annotated[float, typer.Option(help="End the conversation's workflow after this many idle "
+                                                     "seconds (the id resumes it).")] = 1800.0,
+         max_tokens: Annotated[int | None, typer.Option()] = None) -> None:
+    """Interactive conversation pinned to a model; shows which target answered each turn."""
+    try:
+        code = asyncio.run(run_chat(_settings(), console, conversation_id=conversation_id, task_type=task_type,
+                                    tenant=tenant, return_after_s=return_after, idle_timeout_s=idle_timeout,
+                                    system=system, max_tokens=max_tokens))
+    except KeyboardInterrupt:
+        code = 0
     raise typer.Exit(code)
 
 
