@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from core.request import RequestResult
 from worker.gateway.auth import authenticate
 from worker.gateway.body import parse_chat, read_body
+from worker.gateway.conversation import conversation_id, run_turn
 from worker.gateway.errors import GatewayError, from_failure, unavailable
 from worker.gateway.headers import trace_headers
 from worker.gateway.inputs import GatewayRequest, build_request
@@ -39,8 +40,12 @@ async def chat_completions(request: Request) -> Response:
     caller = await authenticate(request, gw, cfg)
     chat = parse_chat(await read_body(request, cfg.gateway.max_body_bytes))
     greq = build_request(chat, request.headers, caller, cfg, models)
-    result = await run(gw, greq, started)
-    headers = trace_headers(result.workflow_id, greq.inp.tenant, result.trace, started)
+    conv_id = conversation_id(request.headers)
+    if conv_id:  # one turn of a conversation: the body holds only the new messages (conversation.py)
+        result, extra = await run_turn(gw, greq, conv_id, started, request.headers)
+    else:
+        result, extra = await run(gw, greq, started), {}
+    headers = {**trace_headers(result.workflow_id, greq.inp.tenant, result.trace, started), **extra}
     resp = result.response
     if resp is None:  # stored answer the client helper could not resolve: should not happen
         raise GatewayError(502, f"The answer of {result.workflow_id} could not be loaded.", headers=headers)
