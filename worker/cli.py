@@ -1,9 +1,9 @@
 """The ``switchyard`` command line (typer). Thin: each command parses, calls one function, prints.
 
 Commands: ``up``, ``down``, ``status``, ``worker``, ``gateway``, ``keys``, ``submit``, ``simulate``,
-``demo``, ``migrate``, ``setup``, ``config-check``, ``batch``, ``chat``. Settings come from the environment
-(``worker/settings.py``); Temporal connection from Temporal's environment configuration
-(``worker/client.py``).
+``demo``, ``migrate``, ``setup``, ``config-check``, ``batch``, ``chat``, ``schedule``, ``rankings``.
+Settings come from the environment (``worker/settings.py``); Temporal connection from Temporal's
+environment configuration (``worker/client.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from worker.config_loader import ConfigError, load_config
 from worker.demo import run_demo
 from worker.gateway.keys_cli import keys_app
 from worker.gateway.server import run_gateway
+from worker.rankings_cli import schedule_command, show_rankings
 from worker.render import print_status
 from worker.run_worker import run_worker
 from worker.settings import Settings
@@ -200,6 +201,26 @@ def config_check(path: Annotated[Path, typer.Argument()]) -> None:
         _fail(str(e), 2)
     console.print(f"ok: {len(cfg.providers)} providers, {len(cfg.targets)} targets, routes "
                   f"{', '.join(cfg.routes)}")
+
+
+@app.command()
+def schedule(config: ConfigOpt = None,
+             trigger: Annotated[bool, typer.Option("--trigger", help="Also start one learning run now.")] = False,
+             ) -> None:
+    """Create or update the learning schedule on an existing cluster (idempotent; `up` does it too)."""
+    try:
+        asyncio.run(schedule_command(_settings(config), console, trigger=trigger))
+    except ConfigError as e:
+        _fail(str(e), 2)
+
+
+@app.command()
+def rankings(task: Annotated[str | None, typer.Argument(help="Task type (default: all).")] = None,
+             workflow: Annotated[bool, typer.Option("--workflow", help="Ask the latest learning run "
+                                                    "(its rankings query) instead of the database.")] = False,
+             ) -> None:
+    """Show the current and previous learned ranking per task type, the figures and what changed."""
+    raise typer.Exit(asyncio.run(show_rankings(_settings(), console, task, from_workflow=workflow)))
 
 
 if __name__ == "__main__":

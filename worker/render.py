@@ -40,6 +40,8 @@ def print_status(console: Console, st: StackStatus) -> None:
     console.print(f"Database   {st.database_url}")
     console.print(f"Worker     pid {st.worker_pid or '(not running)'}   config {st.config_path or '-'}")
     console.print(f"Gateway    {st.gateway_url or '(not running)'}   (OpenAI base_url: <gateway>/v1)")
+    if st.learning_schedule:
+        console.print(f"Learning   schedule switchyard-learning {st.learning_schedule}")
     if st.started:
         console.print(f"started: {', '.join(st.started)}")
     if st.reused:

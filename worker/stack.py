@@ -5,7 +5,8 @@ unless something already serves the port), Switchyard's search attributes on it,
 migrations, one background worker running the requested config, and the OpenAI-compatible
 gateway (``worker/gateway/launch.py``). Run twice, the second ``up``
 finds the running pieces (pid files under ``$SWITCHYARD_HOME/run``) and starts nothing new; a
-worker running a *different* config is restarted with the new one.
+worker running a *different* config is restarted with the new one. It also creates (or updates)
+the learning schedule, idempotently (``worker/schedule.py``): one schedule however often it runs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from worker.cluster_setup import ensure_search_attributes
 from worker.config_loader import load_config
 from worker.gateway.launch import ensure_gateway, gateway_url
 from worker.processes import read_record, start_detached, stop
+from worker.schedule import ensure_learning_schedule
 from worker.settings import Settings
 
 WORKER = "worker"
@@ -39,6 +41,7 @@ class StackStatus:
     started: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
     gateway_url: str | None = None
+    learning_schedule: str | None = None  # created | updated | unchanged (worker/schedule.py)
 
 
 def _ready_file(settings: Settings) -> Path:
@@ -80,7 +83,7 @@ async def up(settings: Settings, config_path: Path | None = None) -> StackStatus
     Raises ``worker.config_loader.ConfigError`` for a bad config (before anything starts),
     :class:`worker.devserver.DevServerError` or ``RuntimeError`` when a process does not come up."""
     config_path = (config_path or settings.config_path()).resolve()
-    load_config(config_path)  # reject a bad file before touching anything
+    cfg = load_config(config_path)  # reject a bad file before touching anything
     settings.home.mkdir(parents=True, exist_ok=True)
     port = settings.dev_port
     status = StackStatus(temporal_address=f"127.0.0.1:{port}", ui_url=f"http://127.0.0.1:{port + 1000}",
@@ -91,6 +94,7 @@ async def up(settings: Settings, config_path: Path | None = None) -> StackStatus
     await ensure_search_attributes(client)
     await asyncio.to_thread(upgrade, settings.db_url())
     await _ensure_worker(settings, config_path, status)
+    status.learning_schedule = await ensure_learning_schedule(client, settings.task_queue, cfg.learning)
     gw = await ensure_gateway(settings, config_path)
     (status.started if gw.started else status.reused).append("gateway")
     status.gateway_url = gw.url
