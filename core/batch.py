@@ -186,13 +186,13 @@ class FinishInput(_Model):
 class BatchProgress(_Model):
     """What the ``progress`` query returns. Counts as in :class:`BatchCursor`; ``in_flight``:
     children running now; ``elapsed_s``: seconds since this round began (workflow clock);
-    ``state``: ``running``, ``draining`` (finishing the window before continue-as-new) or
-    ``completed``."""
+    ``state``: ``starting`` (counts not read yet: every count is 0), ``running``, ``draining``
+    (finishing the window before continue-as-new) or ``completed``."""
 
     batch_id: str
     mode: Mode
     round: int
-    state: Literal["running", "draining", "completed"]
+    state: Literal["starting", "running", "draining", "completed"]
     total: int
     to_run: int
     started: int

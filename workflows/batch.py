@@ -86,7 +86,7 @@ class BatchWorkflow:
         self._inp = inp
         self._cur = inp.state.model_copy() if inp.state else BatchCursor()
         self._running: dict[int, asyncio.Task[None]] = {}
-        self._phase: str = "running"
+        self._phase: str = "running" if inp.state else "starting"
 
     @workflow.query(name=PROGRESS_QUERY)
     def progress(self) -> BatchProgress:
@@ -136,6 +136,7 @@ class BatchWorkflow:
             result_type=BatchCounts, start_to_close_timeout=OPTIONS.start_to_close, retry_policy=OPTIONS.retry)
         self._cur = BatchCursor(total=counts.total, to_run=counts.to_run, done=counts.done, failed=counts.failed,
                                 cost_usd=counts.cost_usd, started_at=workflow.time())
+        self._phase = "running"
 
     async def _page(self, limit: int) -> list[BatchItem]:
         inp = self._inp

@@ -6,7 +6,11 @@ An in-process batch worker on its own queue; the crash test (worker killed with 
 
 from __future__ import annotations
 
+import asyncio
 import json
+
+import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from core.batch import item_workflow_id
 from tests.batch.helpers import (
@@ -78,3 +82,36 @@ async def test_batch_records_every_item_fails_some_and_retry_reruns_only_those(
         by_wf[o.workflow_id] = by_wf.get(o.workflow_id, 0) + 1
     assert by_wf[item_workflow_id(info.batch_id, 4)] == 4 and by_wf[item_workflow_id(info.batch_id, 4, 1)] == 1
     assert sum(by_wf.values()) == 26 + 4 * 4 + 4
+
+
+async def test_progress_query_counts_match_the_database_while_running(
+        temporal_env, db_url, engine, sim, tmp_path) -> None:
+    await sim_apply(sim.base_url, PRIMARY, latency_ms={"median": 250, "p99": 300})
+    path = write_batch(tmp_path / "docs.jsonl", 24)
+    samples = []
+    async with batch_worker(temporal_env.client, config(sim.base_url), db_url) as rig:
+        info, _ = await rig.client.load(path, job="wf-progress")
+        handle = await rig.client.start(info.batch_id, concurrency=4, items_per_run=10)
+        result = asyncio.create_task(handle.result())
+        while not result.done():
+            await asyncio.sleep(0.1)
+            p = await rig.client.progress(info.batch_id)
+            db = await rig.client.store.counts(info.batch_id)
+            if p.state == "starting":
+                assert (p.total, p.started, p.in_flight) == (0, 0, 0)
+                continue
+            samples.append(p)
+            assert (p.total, p.to_run, p.mode) == (24, 24, "pending")
+            assert p.started == p.finished + p.in_flight and p.in_flight <= 4
+            assert p.finished == p.done + p.failed and p.failed == 0
+            assert p.done <= db.done  # the row is written before the workflow counts it
+            assert p.cost_usd <= db.cost_usd + 1e-12
+        summary = await result
+        meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        final = await rig.client.progress(info.batch_id)
+    assert any(0 < s.finished < 24 and s.in_flight == 4 for s in samples)
+    assert any(s.state == "draining" for s in samples)
+    assert [s.finished for s in samples] == sorted(s.finished for s in samples)
+    assert (final.state, final.finished, final.done, final.in_flight) == ("completed", 24, 24, 0)
+    assert final.cost_usd == pytest.approx(summary.cost_usd) and summary.runs == 3
+    assert meta.current_details.startswith("**completed**: 24/24 finished")
