@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from activities.storage.outcomes import OutcomeStore
 from tests.gateway.conftest import PRIMARY, chat, gateway_under_test
 from tests.gateway.test_auth import assert_openai_error
 
@@ -83,7 +84,7 @@ async def test_body_over_the_limit_is_413_whether_declared_or_streamed(temporal_
         assert len(gut.started) == 1
 
 
-async def test_the_callers_own_400_passes_through_with_the_provider_message(gw_open) -> None:
+async def test_the_callers_own_400_passes_through_with_the_provider_message(gw_open, engine) -> None:
     body = {"error": {"message": "Invalid value for 'temperature': must be <= 2.", "type": "invalid_request_error",
                       "param": "temperature", "code": "invalid_value"}}
     await gw_open.fault(PRIMARY, error_rate=1.0, errors=[{"status": 400, "share": 1.0, "body": body}])
@@ -92,7 +93,8 @@ async def test_the_callers_own_400_passes_through_with_the_provider_message(gw_o
     assert "Invalid value for 'temperature'" in err["message"]
     assert r.headers["x-switchyard-failovers"] == "0" and r.headers["x-request-id"].startswith("req-")
     assert "retry-after" not in r.headers
-    assert gw_open.sim_calls() == 1  # no failover, no retry for the caller's own error
+    rows = await OutcomeStore(engine).for_workflow(r.headers["x-request-id"])
+    assert [(row.target, row.http_status) for row in rows] == [(PRIMARY, 400)]  # no failover, no retry
 
 
 async def test_every_target_failing_is_503_with_retry_after_and_the_attempts(gw_open) -> None:

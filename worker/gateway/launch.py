@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from worker.config_loader import load_config
+from worker.devserver import port_open
 from worker.processes import read_record, start_detached, stop
 from worker.settings import Settings
 
@@ -48,6 +49,9 @@ async def ensure_gateway(settings: Settings, config_path: Path) -> GatewayProces
         return GatewayProcess(pid=rec.pid, url=rec.meta["url"], started=False)
     if rec is not None:
         stop(settings.home, NAME)
+    if gw.port and port_open(gw.port, gw.host):
+        raise RuntimeError(f"cannot start the gateway: {gw.host}:{gw.port} is already in use; set gateway.port "
+                           f"in {config_path} (0 = any free port)")
     ready = settings.home / "run" / "gateway.ready"
     ready.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "worker.cli", "gateway", "--config", str(config_path), "--ready-file", str(ready)]
