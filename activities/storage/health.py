@@ -104,12 +104,16 @@ class HealthStore:
                 out[name] = list((await conn.execute(q)).all())
         return out
 
-    async def record_feedback(self, workflow_id: str, positive: bool, comment: str, now: float) -> FeedbackRecord:
+    async def record_feedback(self, workflow_id: str, positive: bool, comment: str, now: float,
+                              tenant: str | None = None) -> FeedbackRecord:
         """Store a vote on the answer of ``workflow_id`` (the latest ``ok`` outcome row); a later vote
-        replaces an earlier one. Raises :class:`UnknownRequest` when the request has no answer."""
+        replaces an earlier one. ``tenant``: only that tenant's requests (gateway callers). Raises
+        :class:`UnknownRequest` when the request has no answer (or belongs to another tenant)."""
         q = (sa.select(outcomes.c.target, outcomes.c.seq, outcomes.c.try_no, outcomes.c.task_type)
              .where(outcomes.c.workflow_id == workflow_id, outcomes.c.status_class == "ok")
              .order_by(outcomes.c.seq.desc(), outcomes.c.try_no.desc()).limit(1))
+        if tenant is not None:
+            q = q.where(outcomes.c.tenant == tenant)
         async with self.engine.begin() as conn:
             row = (await conn.execute(q)).first()
             if row is None:

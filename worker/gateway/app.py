@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from worker.gateway.chat import chat_completions
 from worker.gateway.errors import GatewayError
+from worker.gateway.feedback import post_feedback
 from worker.gateway.health import healthz, readyz
 from worker.gateway.models import list_models, retrieve_model
 from worker.gateway.openapi import openapi_schema
@@ -34,6 +35,7 @@ ROUTES = [
     Route("/v1/chat/completions", chat_completions, methods=["POST"]),
     Route("/v1/models", list_models, methods=["GET"]),
     Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
+    Route("/v1/feedback", post_feedback, methods=["POST"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/openapi.json", _openapi, methods=["GET"]),
