@@ -26,6 +26,7 @@ from worker.config_loader import ConfigError, load_config
 from worker.demo import run_demo
 from worker.gateway.keys_cli import keys_app
 from worker.gateway.server import run_gateway
+from worker.health_cli import send_feedback, show_health
 from worker.rankings_cli import schedule_command, show_rankings
 from worker.render import print_status
 from worker.run_worker import run_worker
@@ -222,6 +223,24 @@ def rankings(task: Annotated[str | None, typer.Argument(help="Task type (default
     """Show the current and previous learned ranking per task type, the figures and what changed."""
     raise typer.Exit(asyncio.run(show_rankings(_settings(), console, task, from_workflow=workflow)))
 
+
+
+@app.command()
+def health(once: Annotated[bool, typer.Option("--once", help="Print the table once and exit.")] = False,
+           interval: Annotated[float, typer.Option(help="Refresh period in seconds.")] = 1.0) -> None:
+    """Each target's health state, score, breaker, traffic share and reasons, live from the database."""
+    try:
+        asyncio.run(show_health(_settings(), console, once=once, interval_s=interval))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def feedback(workflow_id: Annotated[str, typer.Argument(help="Workflow id of the request (req-...).")],
+             down: Annotated[bool, typer.Option("--down/--up", help="Thumbs down (default) or up.")] = True,
+             comment: Annotated[str, typer.Option(help="Why.")] = "") -> None:
+    """Attach a thumbs up/down to a request's answer (counted in the answering target's health)."""
+    raise typer.Exit(asyncio.run(send_feedback(_settings(), console, workflow_id, not down, comment)))
 
 if __name__ == "__main__":
     app()

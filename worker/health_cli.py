@@ -1,0 +1,75 @@
+"""``switchyard health`` and ``switchyard feedback``: the health layer from the command line.
+
+``health`` reads the views workers publish to ``health_targets`` every 2 s (``activities/health/sync.py``)
+and shows each target's state, score, breaker, traffic share and reasons, refreshed live (rich
+``Live``) or once (``--once``). ``feedback`` stores a thumbs up/down on a request's answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from activities.storage.engine import make_engine
+from activities.storage.health import HealthStore, UnknownRequest
+from core.health.view import TargetView
+from migrations.runner import upgrade
+from worker.client import connect
+from worker.feedback import submit_feedback
+from worker.settings import Settings
+
+_STYLE = {"healthy": "green", "degraded": "yellow", "down": "red"}
+
+
+def health_table(views: dict[str, TargetView], now: float) -> Table:
+    """The table of ``switchyard health`` (one row per target)."""
+    table = Table(title=f"Switchyard target health ({time.strftime('%H:%M:%S', time.localtime(now))})")
+    for col in ("target", "state", "score", "breaker", "share", "updated", "reasons"):
+        table.add_column(col, no_wrap=col != "reasons", justify="right" if col in ("score", "share") else "left")
+    for v in views.values():
+        style = _STYLE.get(v.state, "white")
+        breaker = v.breaker + (f" ({v.open_until - now:.0f} s)" if v.open_until and v.open_until > now else "")
+        table.add_row(v.target, f"[{style}]{v.state}[/]", f"{v.score:.2f}", breaker, f"{v.share:.0%}",
+                      f"{now - v.updated_at:.0f} s ago", "; ".join(v.reasons) or "-")
+    if not views:
+        table.caption = "no health published yet: start a worker (switchyard up / switchyard worker)"
+    return table
+
+
+async def show_health(settings: Settings, console: Console, *, once: bool, interval_s: float = 1.0) -> None:
+    """Print the table once, or refresh it every ``interval_s`` until interrupted (the database is
+    migrated first, so a fresh home shows an empty table instead of an error)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(upgrade, settings.db_url())
+    engine = make_engine(settings.db_url())
+    store = HealthStore(engine)
+    try:
+        if once:
+            console.print(health_table(await store.current(), time.time()))
+            return
+        with Live(health_table(await store.current(), time.time()), console=console, auto_refresh=False) as live:
+            while True:
+                await asyncio.sleep(interval_s)
+                live.update(health_table(await store.current(), time.time()), refresh=True)
+    finally:
+        await engine.dispose()
+
+
+async def send_feedback(settings: Settings, console: Console, workflow_id: str, positive: bool,
+                        comment: str) -> int:
+    """Store a vote; returns the exit code (0, or 1 for an unknown request)."""
+    engine = make_engine(settings.db_url())
+    try:
+        rec = await submit_feedback(await connect(settings), HealthStore(engine), workflow_id, positive, comment)
+    except UnknownRequest as e:
+        console.print(f"[red]error:[/] {e}")
+        return 1
+    finally:
+        await engine.dispose()
+    console.print(f"stored thumbs {'up' if positive else 'down'} for {rec.workflow_id} "
+                  f"(answer of {rec.target}, attempt {rec.seq}.{rec.try_no})")
+    return 0
