@@ -8,7 +8,8 @@ Format: ``/work/shared/scenarios/README.md`` (vendored as ``simulator/scenarios/
     baseline                       Behaviour: normal behaviour of every target
     targets                        {"provider/model@region": Behaviour overrides or {}}; provider is the
                                    wire protocol: openai | anthropic | gemini
-    task_profiles                  {task_type: {target: {quality: 0..1}}}
+    task_profiles                  {task_type: {target: {quality: 0..1}}} (a step's ``task_quality``
+                                   overrides it from then on: a model getting worse at one task)
     timeline                       [{at: duration, target: id | "*", set: Behaviour, reset: bool}]
 
 Units: ``at`` is a duration with a unit (``1500ms``, ``30s``, ``10m``, ``2h``, compounds such as
@@ -148,6 +149,7 @@ class Behaviour(_Strict):
     corrupt_share: Share | None = None
     corrupt_kind: Annotated[list[CorruptKind] | None, BeforeValidator(_as_list)] = None
     rate_limit_rpm: int | None = Field(default=None, ge=1)
+    task_quality: dict[str, Share] | None = None  # task type -> quality, over ``task_profiles``
 
 
 class TaskQuality(_Strict):

@@ -12,7 +12,7 @@ target to its base before any ``set`` of the same step.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from simulator.scenario import CORRUPT_KINDS, Behaviour, Distribution, ErrorSpec, Scenario, Step
 
@@ -41,6 +41,7 @@ class Effective:
     corrupt_share: float
     corrupt_kinds: tuple[str, ...]
     rate_limit_rpm: int | None
+    task_quality: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         """Plain-JSON form for ``GET /_sim/state``."""
@@ -78,6 +79,7 @@ def resolve(b: Behaviour) -> Effective:
         corrupt_share=b.corrupt_share or 0.0,
         corrupt_kinds=tuple(b.corrupt_kind) if b.corrupt_kind else CORRUPT_KINDS,
         rate_limit_rpm=b.rate_limit_rpm,
+        task_quality=dict(b.task_quality or {}),
     )
 
 

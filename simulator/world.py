@@ -75,9 +75,13 @@ class World:
         return self._rngs[target]
 
     def quality(self, task_type: str | None, target: str) -> float | None:
-        """The task profile's quality for this target, or None if no profile applies."""
+        """The target's quality on this task type: a step's ``task_quality`` if one set it, else
+        the task profile's, else None (no profile applies)."""
         if task_type is None:
             return None
+        live = self.effective(target).task_quality.get(task_type)
+        if live is not None:
+            return live
         entry = self.scenario.task_profiles.get(task_type, {}).get(target)
         return entry.quality if entry else None
 
