@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 @dataclass
 class Reply:
     """What one answered request reports: the target that answered, the first target tried,
-    how many failovers, the cost in USD."""
+    how many failovers, the cost in USD, the answer-check flags of the text the caller received."""
 
     target: str
     first: str | None = None
     failovers: int = 0
     cost_usd: float = 0.0
+    flags: tuple[str, ...] = ()
 
 
 @dataclass
