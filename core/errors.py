@@ -11,7 +11,7 @@ Tree of outcomes (one action per class)::
                                           MalformedResponse
     fail over (no retry) ................ Timeout, StreamCut, RequestTooLargeForTarget,
                                           QuotaExhausted, AuthError, PermissionDenied,
-                                          ModelNotFound, TranslationRejected
+                                          ModelNotFound, TranslationRejected, UnsupportedInput
     fail over to a larger context ....... ContextLengthExceeded
     fail over to content-policy fallback  ContentFiltered (else returned to the caller)
     return to the caller unchanged ...... InvalidRequest, LocalInvalidRequest, PayloadTooLarge,
@@ -45,6 +45,8 @@ class ErrorClass(StrEnum):
     INVALID_REQUEST = "InvalidRequest"          # row 14: the caller's own malformed request
     TRANSLATION_REJECTED = "TranslationRejected"  # row 15: a translated target rejected our translation
     LOCAL_INVALID = "LocalInvalidRequest"       # failed before any network call (e.g. bad tool JSON)
+    UNSUPPORTED_INPUT = "UnsupportedInput"      # this target cannot take part of the input (e.g. a GIF for
+                                                # Gemini); checked before any network call, another may
     PAYLOAD_TOO_LARGE = "PayloadTooLarge"       # row 19: 413
     MALFORMED_RESPONSE = "MalformedResponse"    # row 22: unparseable body, 200 with nothing usable
     CALLER_DEADLINE = "CallerDeadline"          # the caller's own deadline expired
@@ -96,6 +98,7 @@ POLICIES: dict[ErrorClass, Policy] = {
     ErrorClass.INVALID_REQUEST: Policy(Action.RETURN_TO_CALLER, False, False),
     ErrorClass.TRANSLATION_REJECTED: Policy(_F, False, False, alert=True),
     ErrorClass.LOCAL_INVALID: Policy(Action.RETURN_TO_CALLER, False, False),
+    ErrorClass.UNSUPPORTED_INPUT: Policy(_F, False, False),
     ErrorClass.PAYLOAD_TOO_LARGE: Policy(Action.RETURN_TO_CALLER, False, False),
     ErrorClass.MALFORMED_RESPONSE: Policy(_F, True, True),
     ErrorClass.CALLER_DEADLINE: Policy(Action.RETURN_TO_CALLER, False, False),
@@ -119,6 +122,7 @@ def non_retryable_types() -> list[str]:
 CALLER_STATUS: dict[ErrorClass, int] = {
     ErrorClass.INVALID_REQUEST: 400,
     ErrorClass.LOCAL_INVALID: 400,
+    ErrorClass.UNSUPPORTED_INPUT: 400,
     ErrorClass.CONTEXT_LENGTH: 400,
     ErrorClass.CONTENT_FILTER: 400,
     ErrorClass.PAYLOAD_TOO_LARGE: 413,

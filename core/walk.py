@@ -12,7 +12,8 @@ decision after each failed attempt follows the failure class's :class:`core.erro
 
 A target is never visited twice in one request. When the queue runs dry, :meth:`ChainWalk.exhausted`
 builds the caller's error: a 429-class ``RateLimited`` with Retry-After at the earliest cooldown
-end when every failure was a rate limit, else ``AllTargetsFailed`` (503) naming each attempt.
+end when every failure was a rate limit, a 400 ``UnsupportedInput`` when no target could take the
+input (e.g. an image format), else ``AllTargetsFailed`` (503) naming each attempt.
 """
 
 from __future__ import annotations
@@ -115,6 +116,9 @@ class ChainWalk:
         if all(f.error_class == ErrorClass.RATE_LIMITED.value for f in self._failures):
             return Stop(error_class=ErrorClass.RATE_LIMITED.value, status=429, retry_after_s=retry_after,
                         message=f"every target is rate limited: {listing}")
+        if all(f.error_class == ErrorClass.UNSUPPORTED_INPUT.value for f in self._failures):
+            return Stop(error_class=ErrorClass.UNSUPPORTED_INPUT.value, status=400,
+                        message=f"no target of the chain accepts this input: {listing}")
         return Stop(error_class=ALL_TARGETS_FAILED, status=503, retry_after_s=retry_after,
                     message=f"every target failed: {listing}")
 

@@ -2,8 +2,9 @@
 
 Messages: system/developer messages are hoisted, in order, into top-level ``system`` text blocks
 (rules in ``activities/providers/turns.py``; a mid-conversation hoist adds a trace note). ``user``
-content parts become ``text`` / ``image`` (data URL -> base64 source, https URL -> url source) /
-``document`` (PDF data URL) blocks; assistant ``tool_calls`` become ``tool_use`` blocks after the
+content parts become ``text`` / ``image`` (data URL -> base64 source with the media type read from
+the bytes, ``images.py``; https URL -> url source, fetched by Anthropic) / ``document`` (PDF data
+URL) blocks; assistant ``tool_calls`` become ``tool_use`` blocks after the
 text; consecutive ``tool`` messages become ``tool_result`` blocks at the start of the next user
 turn. Same-role turns are merged; a conversation starting with the assistant gets a minimal user
 turn. Tool ids are kept when they match ``[a-zA-Z0-9_-]+`` and otherwise rewritten the same way on
@@ -24,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from activities.providers.base import ProviderCall
+from activities.providers.base import ProviderCall, ProviderError
 from activities.providers.common import (
     content_parts,
     dropped,
@@ -33,13 +34,14 @@ from activities.providers.common import (
     text_of,
     tool_arguments,
 )
+from activities.providers.images import checked_image
 from activities.providers.turns import FILLER_TEXT, Block, Turn, hoist_system, shape_turns
 from core.chat import ChatMessage, ChatRequest
+from core.errors import ErrorClass
 
 P = "anthropic"
 DEFAULT_MAX_TOKENS = 4096
 JSON_TOOL = "json_tool_call"
-_IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 _ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
 
 # Fields handled below, or deliberately not sent without a note (our own routing data, streaming).
@@ -217,12 +219,14 @@ def _content_blocks(content: str | list[dict[str, Any]] | None, notes: list[str]
 def _image(image: dict[str, Any], notes: list[str]) -> list[Block]:
     url = str(image.get("url", ""))
     data = parse_data_url(url)
-    if data and data[0] in _IMAGE_TYPES:
-        return [{"type": "image", "source": {"type": "base64", "media_type": data[0], "data": data[1]}}]
+    if data:
+        img = checked_image(data[0], data[1], P)
+        if img.note:
+            notes.append(img.note)
+        return [{"type": "image", "source": {"type": "base64", "media_type": img.mime, "data": img.b64}}]
     if url.startswith(("https://", "http://")):
         return [{"type": "image", "source": {"type": "url", "url": url}}]
-    notes.append(f"{P}: dropped an image Anthropic cannot take ({(data or ('unknown',))[0]})")
-    return []
+    raise ProviderError(ErrorClass.LOCAL_INVALID, "image_url.url must be an http(s) URL or a base64 data URL")
 
 
 def _document(file: dict[str, Any]) -> Block | None:

@@ -2,7 +2,9 @@
 
 Error tree of one ``complete()`` (every failure leaves as :class:`ProviderError`)::
 
-    build_request raises ............ LocalInvalidRequest (nothing sent; e.g. tool arguments not JSON)
+    prepare raises .................. LocalInvalidRequest / UnsupportedInput (image download, Gemini)
+    build_request raises ............ LocalInvalidRequest (nothing sent; e.g. tool arguments not JSON),
+                                      UnsupportedInput (e.g. an image format this protocol refuses)
     before response headers
       ConnectError, ConnectTimeout,
       RemoteProtocolError, ReadError,
@@ -89,16 +91,22 @@ class HttpAdapter:
         """Trace notes about the answer itself (e.g. Anthropic ``pause_turn``)."""
         return []
 
+    async def prepare(self, client: httpx.AsyncClient, call: ProviderCall) -> tuple[ProviderCall, list[str]]:
+        """I/O a translation needs before ``build_request`` (Gemini downloads remote images);
+        ``(call to translate, trace notes)``. Default: nothing to do."""
+        return call, []
+
     async def complete(self, client: httpx.AsyncClient, call: ProviderCall) -> AdapterResult:
         """One POST; classify any failure; map the answer. Raises :class:`ProviderError` only."""
+        call, prepared = await self.prepare(client, call)
         wire = self.build_request(call)
         meta = ResponseMeta.new(time.time())
         status, headers, raw, ttft_ms = await post_json(client, wire, call.timeout_s)
         data = decode_answer(self.protocol, status, headers, raw, translated=self.translated(call))
         response = self.parse_response(data, call, meta)
         upstream = _upstream_id(data, headers)
-        return AdapterResult(response=response, ttft_ms=ttft_ms, notes=[*wire.notes, *self.response_notes(data)],
-                             upstream_id=upstream)
+        return AdapterResult(response=response, ttft_ms=ttft_ms,
+                             notes=[*prepared, *wire.notes, *self.response_notes(data)], upstream_id=upstream)
 
 
 async def post_json(client: httpx.AsyncClient, wire: WireRequest,

@@ -21,9 +21,12 @@ import hashlib
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from activities.providers.base import ProviderCall, ProviderError
 from activities.providers.common import HttpAdapter, ResponseMeta, WireRequest, base_headers, json_text
 from activities.providers.gemini_translate import build_body
+from activities.providers.image_fetch import inline_remote_images
 from core.chat import (
     ChatResponse,
     Choice,
@@ -131,6 +134,10 @@ class GeminiAdapter(HttpAdapter):
     """The ``gemini`` wire protocol."""
 
     protocol = "gemini"
+
+    async def prepare(self, client: httpx.AsyncClient, call: ProviderCall) -> tuple[ProviderCall, list[str]]:
+        """Download remote images and send them inline (``image_fetch.py``)."""
+        return await inline_remote_images(client, call, self.protocol)
 
     def build_request(self, call: ProviderCall) -> WireRequest:
         """See :func:`build_request`."""

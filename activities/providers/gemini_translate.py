@@ -2,8 +2,9 @@
 
 Messages: system/developer messages are hoisted, in order, into ``systemInstruction.parts``
 (rules in ``activities/providers/turns.py``; a mid-conversation hoist adds a trace note). Roles
-become ``user`` / ``model``; text parts -> ``text``; images: data URL -> ``inlineData``, remote URL
--> ``fileData`` (noted: the Developer API may refuse it, §1.3 "Media limits"); ``input_audio`` and
+become ``user`` / ``model``; text parts -> ``text``; images: data URL -> ``inlineData`` with the
+media type read from the bytes (``images.py``); remote URLs are downloaded and inlined by the
+adapter before translation (``image_fetch.py``; §1.3 "Media limits"); ``input_audio`` and
 PDF ``file`` data -> ``inlineData``. Assistant ``tool_calls`` -> ``functionCall{name, args}`` parts;
 ``tool`` messages -> ``functionResponse{name, response: {"result": text}}`` parts in a user turn,
 the name looked up from the assistant call with the same ``tool_call_id``. Same-role turns are
@@ -27,7 +28,7 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
-from activities.providers.base import ProviderCall
+from activities.providers.base import ProviderCall, ProviderError
 from activities.providers.common import (
     content_parts,
     dropped,
@@ -36,8 +37,10 @@ from activities.providers.common import (
     text_of,
     tool_arguments,
 )
+from activities.providers.images import checked_image
 from activities.providers.turns import FILLER_TEXT, Block, Turn, hoist_system, shape_turns
 from core.chat import ChatMessage, ChatRequest, ToolCall
+from core.errors import ErrorClass
 
 P = "gemini"
 MAX_STOP_SEQUENCES = 5
@@ -198,7 +201,12 @@ def _parts(content: str | list[dict[str, Any]] | None, notes: list[str]) -> list
 def _media(url: str, notes: list[str]) -> Block:
     data = parse_data_url(url)
     if data:
-        return {"inlineData": {"mimeType": data[0], "data": data[1]}}
-    notes.append(f"{P}: remote image sent as fileData (the Developer API may reject remote URLs)")
-    mime = mimetypes.guess_type(url.split("?", 1)[0])[0] or "image/jpeg"
-    return {"fileData": {"mimeType": mime, "fileUri": url}}
+        img = checked_image(data[0], data[1], P)
+        if img.note:
+            notes.append(img.note)
+        return {"inlineData": {"mimeType": img.mime, "data": img.b64}}
+    if url.startswith(("https://", "http://", "gs://")):   # only when not downloaded first (gs://: Vertex)
+        notes.append(f"{P}: remote image sent as fileData (the Developer API may reject remote URLs)")
+        mime = mimetypes.guess_type(url.split("?", 1)[0])[0] or "image/jpeg"
+        return {"fileData": {"mimeType": mime, "fileUri": url}}
+    raise ProviderError(ErrorClass.LOCAL_INVALID, "image_url.url must be an http(s) URL or a base64 data URL")

@@ -7,7 +7,8 @@ still reach the server (``ChatRequest`` keeps unknown fields). Changes: ``stream
 data) is sent only with ``store: true``; temperature/top_p/top_k are dropped, with a note, for
 targets without the ``sampling`` capability (reasoning models reject them, §0 #2); Gemini
 ``extra_content`` on tool calls is kept only for Google's OpenAI-compatible endpoint;
-Mistral-hosted targets get Mistral's dialect (``mistral_dialect.py``). Auth: ``Authorization:
+Mistral-hosted targets get Mistral's dialect (``mistral_dialect.py``); base64 images are checked and
+labelled with the media type of their bytes (``images.py``). Auth: ``Authorization:
 Bearer <key>`` (omitted without a key).
 
 Response: choices, messages and tool calls are copied into :class:`core.chat.ChatResponse`
@@ -31,8 +32,10 @@ from activities.providers.common import (
     WireRequest,
     base_headers,
     json_text,
+    parse_data_url,
     sampling_allowed,
 )
+from activities.providers.images import checked_image
 from activities.providers.mistral_dialect import is_mistral_host, to_mistral
 from core.chat import (
     ChatResponse,
@@ -97,7 +100,27 @@ def _body(call: ProviderCall, notes: list[str]) -> dict[str, Any]:
         for msg in body["messages"]:
             for tc in msg.get("tool_calls") or []:
                 tc.pop("extra_content", None)
+    _check_images(body["messages"], notes)
     return body
+
+
+def _check_images(messages: list[dict[str, Any]], notes: list[str]) -> None:
+    """Base64 images get the media type of their bytes (``images.py``); http(s) URLs are fetched by
+    the server itself; any other URL is a local 400."""
+    for msg in messages:
+        for part in msg.get("content") if isinstance(msg.get("content"), list) else []:
+            image = part.get("image_url") if part.get("type") == "image_url" else None
+            url = str(image.get("url", "")) if isinstance(image, dict) else ""
+            if not image or url.startswith(("https://", "http://")):
+                continue
+            data = parse_data_url(url)
+            if data is None:
+                raise ProviderError(ErrorClass.LOCAL_INVALID,
+                                    "image_url.url must be an http(s) URL or a base64 data URL")
+            img = checked_image(data[0], data[1], P)
+            if img.note:
+                notes.append(img.note)
+                image["url"] = f"data:{img.mime};base64,{img.b64}"
 
 
 def _choice(raw: dict[str, Any], position: int) -> Choice:

@@ -62,6 +62,7 @@ def stream_wire(adapter: HttpAdapter, call: ProviderCall) -> WireRequest:
 async def stream_complete(adapter: HttpAdapter, client: httpx.AsyncClient, call: ProviderCall,
                           on_delta: Callable[[StreamDelta], Any] | None = None) -> AdapterResult:
     """One streamed POST (see the module docstring); raises :class:`ProviderError` only."""
+    call, prepared = await adapter.prepare(client, call)
     wire = stream_wire(adapter, call)
     timeout = httpx.Timeout(call.timeout_s, connect=min(call.timeout_s, CONNECT_TIMEOUT_S))
     started = time.perf_counter()
@@ -83,7 +84,7 @@ async def stream_complete(adapter: HttpAdapter, client: httpx.AsyncClient, call:
         raise ProviderError(ErrorClass.TIMEOUT, f"no data within {call.timeout_s:g} s ({type(e).__name__})") from None
     except httpx.HTTPError as e:
         raise ProviderError(ErrorClass.CONNECT, f"connection failed ({type(e).__name__})") from None
-    notes = [*wire.notes, *adapter.response_notes(parser.raw_body())]
+    notes = [*prepared, *wire.notes, *adapter.response_notes(parser.raw_body())]
     return AdapterResult(response=response, ttft_ms=ttft_ms, notes=notes, upstream_id=_request_id(resp.headers))
 
 
