@@ -3,11 +3,12 @@
 
 Cap by state (R5.1): healthy / warn 100 %; degraded 75 % at once, 50 % once degraded for
 ``degraded_step_after_s``; severe ``severe_share`` (5 %, the probe share); breaker open 0 %;
-half-open ``half_open_share`` (the trial traffic). Going down is immediate. Going up (failback,
-R5.4) moves one step of ``ramp_steps`` at a time, each after ``ramp_dwell_s x (1 + relapses)`` and
-``ramp_min_samples`` outcomes on the current step, while the level is at most warn, the breaker is
-closed and recent latency is below ``ramp_max_latency_ratio`` x baseline. Failback never skips a
-step (R11.4).
+half-open ``half_open_share`` (the trial traffic, whatever the level). Going down is immediate.
+Going up (failback, R5.4) moves one step of ``ramp_steps`` at a time, each after
+``ramp_dwell_s x (1 + relapses)`` and ``ramp_min_samples`` outcomes on the current step, while the
+breaker is closed and recent latency is below ``ramp_max_latency_ratio`` x baseline, never above
+the level's cap (so a degraded target ramps to 50 % and waits for the level to clear; deviation:
+R5.4 asks for every detector healthy before any step). Failback never skips a step (R11.4).
 """
 
 from __future__ import annotations
@@ -49,11 +50,16 @@ class ShareState(BaseModel):
         elif level < Level.DEGRADED:
             self.degraded_since = None
         degraded_for = now - self.degraded_since if self.degraded_since is not None else 0.0
+        if breaker is BreakerState.HALF_OPEN:  # trial traffic is the breaker's call, whatever the level
+            cap = breaker_cap
+            if abs(cap - self.share) > 1e-9:
+                return self._set(now, cap, "half-open trials")
+            return None
         cap = min(level_cap(level, degraded_for, s), breaker_cap)
-        if cap < self.share - 1e-9 or (breaker is BreakerState.HALF_OPEN and abs(cap - self.share) > 1e-9):
-            return self._set(now, cap, "down" if cap < self.share else "half-open trials")
-        ramp_ok = (level <= Level.WARN and breaker is BreakerState.CLOSED and latency_ok
-                   and now - self.since >= s.ramp_dwell_s * (1 + relapses) and self.samples >= s.ramp_min_samples)
+        if cap < self.share - 1e-9:
+            return self._set(now, cap, "down")
+        ramp_ok = (breaker is BreakerState.CLOSED and latency_ok and self.samples >= s.ramp_min_samples
+                   and now - self.since >= s.ramp_dwell_s * (1 + relapses))
         if cap > self.share + 1e-9 and ramp_ok:
             return self._set(now, min(cap, next_step(self.share, s.ramp_steps)), "failback step")
         return None

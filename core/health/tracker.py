@@ -93,7 +93,17 @@ class Tracker(BaseModel):
         elif obs.timeout:
             slow = True
         notes = [n for n in [self.breaker.record(obs, slow, s, rng.random())] if n]
+        if self.breaker.state is BreakerState.CLOSED and any(n.startswith("closed") for n in notes):
+            self._after_close(now)
         return self._log(now, notes) + self.evaluate(now, s)
+
+    def _after_close(self, now: float) -> None:
+        """Half-open trials passed: they are the recovery evidence for hard failures, so the error
+        detectors start afresh and a severe level counts as degraded (one hysteresis step taken)."""
+        self.errors.clear()
+        self.consecutive = self.timeouts = 0
+        if self.levels.level is Level.SEVERE:
+            self.levels.level, self.levels.since, self.levels.calm_since = Level.DEGRADED, now, None
 
     def _quality(self, obs: Observation, learn: bool, s: HealthSettings) -> None:
         for flag, det in self.quality.items():
