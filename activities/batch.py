@@ -33,6 +33,7 @@ from core.batch import (
     FinishInput,
     ItemOutcome,
     PageInput,
+    RecordInput,
 )
 from core.chat import ChatResponse
 
@@ -59,12 +60,15 @@ class BatchActivities:
         return await self._store.page(inp)
 
     @activity.defn(name=RECORD_ACTIVITY)
-    async def record(self, out: ItemOutcome) -> None:
-        """Store one item's result (and its document file when the batch exports to a directory)."""
-        text = await self._text(out)
-        await self._store.record(out, text)
-        if out.export_dir and out.status == "done" and text is not None:
-            await asyncio.to_thread(write_doc, Path(out.export_dir), out.n, text)
+    async def record(self, inp: RecordInput) -> None:
+        """Store finished items' results in one transaction (and their document files when the
+        batch exports to a directory)."""
+        texts = [(out, await self._text(out)) for out in inp.outcomes]
+        await self._store.record(texts)
+        docs = [(Path(out.export_dir), out.n, text) for out, text in texts
+                if out.export_dir and out.status == "done" and text is not None]
+        if docs:
+            await asyncio.to_thread(lambda: [write_doc(*d) for d in docs])
 
     @activity.defn(name=FINISH_ACTIVITY)
     async def finish(self, inp: FinishInput) -> BatchCounts:

@@ -5,8 +5,8 @@ names it by id and carries only a cursor and counters, never the items, so a 10,
 keeps small payloads and a bounded history (``shared/TEMPORAL.md`` recommendation 8, section 3).
 
 Flow: ``BatchWorkflow(BatchInput)`` -> ``begin`` (counts) -> pages of :class:`BatchItem` ->
-one child ``AIRequestWorkflow`` per item -> ``record`` (:class:`ItemOutcome`, one row per item and
-round) -> continue-as-new every ``items_per_run`` items, carrying :class:`BatchCursor` ->
+one child ``AIRequestWorkflow`` per item -> ``record`` (:class:`RecordInput`: finished items'
+:class:`ItemOutcome` s, one row per item and round) -> continue-as-new every ``items_per_run`` items, carrying :class:`BatchCursor` ->
 ``finish`` -> :class:`BatchSummary`. Progress: the ``progress`` query (:class:`BatchProgress`).
 
 Pure data: importable inside workflows.
@@ -34,6 +34,12 @@ FINISH_ACTIVITY = "switchyard.batch.finish"
 #: Temporal priority of batch workflows and their children (1 highest .. 5 lowest; interactive
 #: requests use the default, 3), so batch work yields when a queue is backlogged.
 BATCH_PRIORITY = 4
+
+#: Items started per run before continue-as-new. Measured on the dev server: ~8.4 history events
+#: and ~12 KB of history (JSON) per item, so a run stays near 2,500 events / 4 MB, under the
+#: server's continue-as-new suggestion (4,096 events or 4 MB) and far from its limits (51,200
+#: events, 50 MB; ``shared/TEMPORAL.md`` section 2.3). The server's suggestion also ends a run.
+ITEMS_PER_RUN = 300
 
 Mode = Literal["pending", "failed"]
 
@@ -103,7 +109,7 @@ class BatchInput(_Model):
     concurrency: int = Field(default=20, ge=1, le=500)
     child_task_queue: str | None = None
     priority: int = Field(default=BATCH_PRIORITY, ge=1, le=5)
-    items_per_run: int = Field(default=500, ge=1, le=2000)
+    items_per_run: int = Field(default=ITEMS_PER_RUN, ge=1, le=2000)
     page_size: int = Field(default=100, ge=1, le=1000)
     child_task_timeout_s: float = Field(default=10.0, gt=0, le=120)
     export_dir: str | None = None
@@ -176,6 +182,19 @@ class ItemOutcome(_Model):
     error_status: int | None = None
     error_message: str | None = None
     export_dir: str | None = None
+
+
+class RecordInput(_Model):
+    """Results of several items, stored in one transaction (the workflow batches the results that
+    finish while the previous write is in flight; at most :data:`RECORD_MAX_ITEMS` items and about
+    :data:`RECORD_MAX_BYTES` of JSON, so the payload stays far under Temporal's 2 MB limit)."""
+
+    outcomes: list[ItemOutcome] = Field(min_length=1)
+
+
+#: Caps of one ``record`` call (items; bytes of outcome JSON, always at least one item).
+RECORD_MAX_ITEMS = 50
+RECORD_MAX_BYTES = 512 * 1024
 
 
 class FinishInput(_Model):

@@ -4,9 +4,11 @@ Loop of one run (``shared/TEMPORAL.md`` section 3 and recommendation 11):
 
 1. ``begin`` (first run of a round only): batch-wide counts and the number of items to run.
 2. Fill the window: up to ``concurrency`` items in flight, each a coroutine that runs the child
-   ``batch-<job>/doc-<n>`` (durable attempts, batch priority) and then ``record`` s its result
-   (done or failed, with the routing trace). Items are taken in ``n`` order from pages the
-   ``page`` activity reads from the database, so the items never travel in this workflow's input.
+   ``batch-<job>/doc-<n>`` (durable attempts, batch priority) and hands its result (done or
+   failed, with the routing trace) to one recorder coroutine, which stores whatever has finished
+   in one ``record`` call at a time (fewer activities and workflow tasks than one per item).
+   Items are taken in ``n`` order from pages the ``page`` activity reads from the database, so
+   the items never travel in this workflow's input.
 3. Wait for any item with ``workflow.wait`` (deterministic; asyncio's version iterates a set).
 4. After ``items_per_run`` items (or when the server suggests it), stop starting items, let the
    window drain, and continue as new with the cursor and counters (:class:`core.batch.BatchCursor`).
@@ -43,6 +45,8 @@ with workflow.unsafe.imports_passed_through():
         PAGE_ACTIVITY,
         PROGRESS_QUERY,
         RECORD_ACTIVITY,
+        RECORD_MAX_BYTES,
+        RECORD_MAX_ITEMS,
         BatchCounts,
         BatchCursor,
         BatchInput,
@@ -54,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         FinishInput,
         ItemOutcome,
         PageInput,
+        RecordInput,
         item_workflow_id,
     )
     from core.names import REQUEST_WORKFLOW
@@ -85,7 +90,10 @@ class BatchWorkflow:
     def __init__(self, inp: BatchInput) -> None:
         self._inp = inp
         self._cur = inp.state.model_copy() if inp.state else BatchCursor()
-        self._running: dict[int, asyncio.Task[None]] = {}
+        self._running: dict[int, asyncio.Task[None]] = {}  # items started and not yet recorded
+        self._outbox: list[ItemOutcome] = []  # finished items waiting for the recorder
+        self._recorded: set[int] = set()
+        self._closing = False
         self._phase: str = "running" if inp.state else "starting"
 
     @workflow.query(name=PROGRESS_QUERY)
@@ -104,6 +112,7 @@ class BatchWorkflow:
             await self._begin()
         page: list[BatchItem] = []
         exhausted, launched = False, 0
+        recorder = asyncio.create_task(self._recorder())
         while True:
             while not self._can_due(launched) and len(self._running) < inp.concurrency and not exhausted:
                 if not page:
@@ -117,9 +126,11 @@ class BatchWorkflow:
             if self._can_due(launched):
                 self._phase = "draining"
             self._details()
-            done, _ = await workflow.wait(list(self._running.values()), return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await workflow.wait([*self._running.values(), recorder], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()  # an unexpected error fails the workflow task (retried), never drops an item
+        self._closing = True
+        await recorder
         if not exhausted:
             await workflow.wait_condition(workflow.all_handlers_finished)
             workflow.continue_as_new(inp.model_copy(update={"state": self._cur.model_copy(
@@ -151,22 +162,44 @@ class BatchWorkflow:
         self._running[item.n] = asyncio.create_task(self._item(item))
 
     async def _item(self, item: BatchItem) -> None:
-        """Run one item's child and record its result; counters move only once it is recorded."""
+        """Run one item's child, hand its result to the recorder and hold the item's window slot
+        until the result is stored."""
         try:
-            out = await self._run_child(item)
-            await workflow.execute_activity(RECORD_ACTIVITY, out, start_to_close_timeout=OPTIONS.start_to_close,
-                                            retry_policy=OPTIONS.retry, summary=f"item {item.n}: {out.status}")
-            c = self._cur
-            c.finished += 1
-            c.cost_usd += out.cost_usd
-            was_failed = self._inp.mode == "failed"
-            if out.status == "done":
-                c.done += 1
-                c.failed -= 1 if was_failed else 0
-            elif not was_failed:
-                c.failed += 1
+            self._outbox.append(await self._run_child(item))
+            await workflow.wait_condition(lambda: item.n in self._recorded)
+            self._recorded.discard(item.n)
         finally:
             del self._running[item.n]
+
+    async def _recorder(self) -> None:
+        """Store finished items' results, several per ``record`` call (whatever finished while the
+        previous call ran, within the caps of :class:`core.batch.RecordInput`); counters move only
+        once a result is stored. Ends when the run closes and nothing is left to store."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._outbox) or self._closing)
+            if not self._outbox:
+                return
+            batch, size = [], 0
+            while self._outbox and len(batch) < RECORD_MAX_ITEMS and (not batch or size <= RECORD_MAX_BYTES):
+                batch.append(self._outbox.pop(0))
+                size += len(batch[-1].model_dump_json())
+            await workflow.execute_activity(RECORD_ACTIVITY, RecordInput(outcomes=batch),
+                                            start_to_close_timeout=OPTIONS.start_to_close, retry_policy=OPTIONS.retry,
+                                            summary=f"{len(batch)} item(s) from {batch[0].n}")
+            for out in batch:
+                self._count(out)
+                self._recorded.add(out.n)
+
+    def _count(self, out: ItemOutcome) -> None:
+        c = self._cur
+        c.finished += 1
+        c.cost_usd += out.cost_usd
+        retrying = self._inp.mode == "failed"  # the item was counted failed before this round
+        if out.status == "done":
+            c.done += 1
+            c.failed -= 1 if retrying else 0
+        elif not retrying:
+            c.failed += 1
 
     async def _run_child(self, item: BatchItem) -> ItemOutcome:
         inp = self._inp

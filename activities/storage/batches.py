@@ -4,8 +4,8 @@ All writes are idempotent, so Temporal may re-run any activity that uses them:
 
 - :meth:`BatchStore.load` inserts the batch and its items once; loading the same id again changes
   nothing and reports the existing batch.
-- :meth:`BatchStore.record` upserts the result row keyed ``(batch_id, n, round)`` and sets the
-  item's status in the same transaction; a re-run rewrites the same row.
+- :meth:`BatchStore.record` upserts each result row keyed ``(batch_id, n, round)`` and sets the
+  item's status in the same transaction; a re-run rewrites the same rows.
 
 Shapes: items are :class:`core.batch_file.BatchItemSpec` on the way in and
 :class:`core.batch.BatchItem` on the way out; results are :class:`core.batch.ItemOutcome` in and
@@ -150,22 +150,19 @@ class BatchStore:
                                    request=ChatRequest.model_validate_json(r.request)))
         return BatchPage(items=items)
 
-    async def record(self, out: ItemOutcome, text: str | None) -> None:
-        """Upsert the result row of ``(batch_id, n, round)`` and set the item's status to it
-        (unless the item already carries a later round's result)."""
-        row = {"batch_id": out.batch_id, "n": out.n, "round": out.round, "workflow_id": out.workflow_id,
-               "status": out.status, "target": out.target, "text": text,
-               "response": out.response.model_dump_json() if out.response is not None else None,
-               "response_ref": out.response_ref, "cost_usd": out.cost_usd, "latency_ms": out.latency_ms,
-               "failovers": out.failovers, "attempts": _ATTEMPTS.dump_json(out.attempts).decode(),
-               "error_class": out.error_class, "error_status": out.error_status,
-               "error_message": (out.error_message or "")[:1000] or None, "created_at": self._clock()}
+    async def record(self, outcomes: list[tuple[ItemOutcome, str | None]]) -> None:
+        """For each ``(outcome, answer text)``, in one transaction: upsert the result row of
+        ``(batch_id, n, round)`` and set the item's status to it (unless the item already carries
+        a later round's result)."""
+        now = self._clock()
         async with self._engine.begin() as conn:
-            await conn.execute(upsert_stmt(conn, batch_results, row, ["batch_id", "n", "round"]))
-            await conn.execute(sa.update(batch_items).where(
-                batch_items.c.batch_id == out.batch_id, batch_items.c.n == out.n,
-                batch_items.c.round <= out.round).values(
-                status=out.status, round=out.round, workflow_id=out.workflow_id, updated_at=self._clock()))
+            for out, text in outcomes:
+                await conn.execute(upsert_stmt(conn, batch_results, _result_row(out, text, now),
+                                               ["batch_id", "n", "round"]))
+                await conn.execute(sa.update(batch_items).where(
+                    batch_items.c.batch_id == out.batch_id, batch_items.c.n == out.n,
+                    batch_items.c.round <= out.round).values(
+                    status=out.status, round=out.round, workflow_id=out.workflow_id, updated_at=now))
 
     async def finish(self, batch_id: str) -> BatchCounts:
         """Mark the batch completed; its counts."""
@@ -206,3 +203,13 @@ class BatchStore:
 async def _info(conn: AsyncConnection, batch_id: str) -> BatchInfo | None:
     row = (await conn.execute(sa.select(batches).where(batches.c.batch_id == batch_id))).mappings().first()
     return BatchInfo.model_validate(dict(row)) if row else None
+
+
+def _result_row(out: ItemOutcome, text: str | None, now: float) -> dict[str, object]:
+    return {"batch_id": out.batch_id, "n": out.n, "round": out.round, "workflow_id": out.workflow_id,
+            "status": out.status, "target": out.target, "text": text,
+            "response": out.response.model_dump_json() if out.response is not None else None,
+            "response_ref": out.response_ref, "cost_usd": out.cost_usd, "latency_ms": out.latency_ms,
+            "failovers": out.failovers, "attempts": _ATTEMPTS.dump_json(out.attempts).decode(),
+            "error_class": out.error_class, "error_status": out.error_status,
+            "error_message": (out.error_message or "")[:1000] or None, "created_at": now}
