@@ -63,3 +63,10 @@ def test_every_bad_line_is_reported_with_its_number_and_nothing_loads() -> None:
 def test_an_empty_file_is_an_error() -> None:
     with pytest.raises(BatchFileError, match="no items"):
         parse_lines(["", "  "])
+
+
+def test_the_example_batch_file_parses() -> None:
+    from tests.configs import REPO
+    items = parse_lines((REPO / "examples" / "batch.jsonl").read_text().splitlines())
+    assert [i.key for i in items][:2] == ["renew-acme", "renew-baker"]
+    assert all("{" not in m.text() or "json" in m.text().lower() for i in items for m in i.request.messages)
