@@ -6,8 +6,9 @@ keeps small payloads and a bounded history (``shared/TEMPORAL.md`` recommendatio
 
 Flow: ``BatchWorkflow(BatchInput)`` -> ``begin`` (counts) -> pages of :class:`BatchItem` ->
 one child ``AIRequestWorkflow`` per item -> ``record`` (:class:`RecordInput`: finished items'
-:class:`ItemOutcome` s, one row per item and round) -> continue-as-new every ``items_per_run`` items, carrying :class:`BatchCursor` ->
-``finish`` -> :class:`BatchSummary`. Progress: the ``progress`` query (:class:`BatchProgress`).
+:class:`ItemOutcome` s, one row per item and round) -> continue-as-new every ``items_per_run``
+items, carrying :class:`BatchCursor` -> ``finish`` -> :class:`BatchSummary`. Progress: the
+``progress`` query (:class:`BatchProgress`).
 
 Pure data: importable inside workflows.
 """
@@ -186,15 +187,16 @@ class ItemOutcome(_Model):
 
 class RecordInput(_Model):
     """Results of several items, stored in one transaction (the workflow batches the results that
-    finish while the previous write is in flight; at most :data:`RECORD_MAX_ITEMS` items and about
-    :data:`RECORD_MAX_BYTES` of JSON, so the payload stays far under Temporal's 2 MB limit)."""
+    finish while the previous write is in flight: at most :data:`RECORD_MAX_ITEMS` items and
+    :data:`RECORD_MAX_BYTES` of JSON, or one item, so the payload stays under the 512 KB at which
+    Temporal warns; answers over 256 KB travel by reference, ``activities/storage/payloads.py``)."""
 
     outcomes: list[ItemOutcome] = Field(min_length=1)
 
 
 #: Caps of one ``record`` call (items; bytes of outcome JSON, always at least one item).
 RECORD_MAX_ITEMS = 50
-RECORD_MAX_BYTES = 512 * 1024
+RECORD_MAX_BYTES = 384 * 1024
 
 
 class FinishInput(_Model):

@@ -180,9 +180,12 @@ class BatchWorkflow:
             if not self._outbox:
                 return
             batch, size = [], 0
-            while self._outbox and len(batch) < RECORD_MAX_ITEMS and (not batch or size <= RECORD_MAX_BYTES):
+            while self._outbox and len(batch) < RECORD_MAX_ITEMS:
+                nxt = len(self._outbox[0].model_dump_json())
+                if batch and size + nxt > RECORD_MAX_BYTES:
+                    break
                 batch.append(self._outbox.pop(0))
-                size += len(batch[-1].model_dump_json())
+                size += nxt
             await workflow.execute_activity(RECORD_ACTIVITY, RecordInput(outcomes=batch),
                                             start_to_close_timeout=OPTIONS.start_to_close, retry_policy=OPTIONS.retry,
                                             summary=f"{len(batch)} item(s) from {batch[0].n}")
