@@ -17,8 +17,9 @@ the first ``functionCall`` of each model turn (§0 #13).
 Parameters -> ``generationConfig``: temperature, ``topP``, ``topK`` (only for targets with the
 ``sampling`` capability), ``candidateCount`` (n),
 ``maxOutputTokens`` (clamped to the target's maximum), ``stopSequences`` (at most 5), ``seed``,
-``presencePenalty`` / ``frequencyPenalty`` (noted: model-dependent), ``responseMimeType`` +
-``responseJsonSchema`` for JSON. ``tools`` -> ``functionDeclarations`` with ``parametersJsonSchema``;
+``presencePenalty`` / ``frequencyPenalty`` (noted: model-dependent), ``responseMimeType`` plus
+``responseSchema`` or ``responseJsonSchema`` for JSON. ``tools`` -> ``functionDeclarations`` with
+``parameters`` or ``parametersJsonSchema`` (which one, and the subset translation: ``gemini_schema.py``);
 ``tool_choice`` -> ``functionCallingConfig`` (§4.1 table). Dropped with a note: ``logprobs``,
 ``top_logprobs``, ``logit_bias``, ``user``, ``parallel_tool_calls`` and other OpenAI-only fields.
 """
@@ -37,6 +38,7 @@ from activities.providers.common import (
     text_of,
     tool_arguments,
 )
+from activities.providers.gemini_schema import schema_field
 from activities.providers.images import checked_image
 from activities.providers.turns import FILLER_TEXT, Block, Turn, hoist_system, shape_turns
 from core.chat import ChatMessage, ChatRequest, ToolCall
@@ -61,7 +63,7 @@ def build_body(call: ProviderCall) -> tuple[dict[str, Any], list[str]]:
                                          for t in _turns(rest, call.target.model, notes)]}
     if system:
         body["systemInstruction"] = {"parts": [{"text": s} for s in system]}
-    body.update(_tools(req, notes))
+    body.update(_tools(req, call.target.model, notes))
     config = _generation_config(call, notes)
     if config:
         body["generationConfig"] = config
@@ -102,21 +104,22 @@ def _generation_config(call: ProviderCall, notes: list[str]) -> dict[str, Any]:
         if extra.get(src) is not None:
             cfg[dst] = extra[src]
             notes.append(f"{P}: {src} mapped to {dst} (model-dependent)")
-    cfg.update(_json_config(req))
+    cfg.update(_json_config(req, call.target.model, notes))
     return cfg
 
 
-def _json_config(req: ChatRequest) -> dict[str, Any]:
+def _json_config(req: ChatRequest, model: str, notes: list[str]) -> dict[str, Any]:
     fmt = req.response_format or {}
     if fmt.get("type") == "json_object":
         return {"responseMimeType": "application/json"}
     if fmt.get("type") == "json_schema":
         schema = (fmt.get("json_schema") or {}).get("schema")
-        return {"responseMimeType": "application/json", **({"responseJsonSchema": schema} if schema else {})}
+        fields = schema_field("responseSchema", schema, model, notes, "response_format") if schema else {}
+        return {"responseMimeType": "application/json", **fields}
     return {}
 
 
-def _tools(req: ChatRequest, notes: list[str]) -> dict[str, Any]:
+def _tools(req: ChatRequest, model: str, notes: list[str]) -> dict[str, Any]:
     decls = []
     for tool in req.tools or []:
         fn = tool.get("function") if tool.get("type", "function") == "function" else None
@@ -125,7 +128,7 @@ def _tools(req: ChatRequest, notes: list[str]) -> dict[str, Any]:
             continue
         decl = {"name": fn["name"], **({"description": fn["description"]} if fn.get("description") else {})}
         if fn.get("parameters"):
-            decl["parametersJsonSchema"] = fn["parameters"]
+            decl.update(schema_field("parameters", fn["parameters"], model, notes, f"tool {fn['name']}"))
         decls.append(decl)
     if not decls:
         return {}

@@ -121,7 +121,7 @@ def test_output_cap_clamped_and_sampling_capability(make_call: Callable[..., Pro
     ({"type": "json_schema", "json_schema": {"name": "c", "schema": {"type": "object", "properties": {
         "name": {"type": "string"}}}}},
      {"responseMimeType": "application/json",
-      "responseJsonSchema": {"type": "object", "properties": {"name": {"type": "string"}}}}),
+      "responseSchema": {"type": "OBJECT", "properties": {"name": {"type": "STRING"}}}}),
     ({"type": "text"}, None),
 ])
 def test_response_format(body_of: Callable[..., Any], fmt: dict[str, Any], expected: dict[str, Any] | None) -> None:
@@ -131,10 +131,14 @@ def test_response_format(body_of: Callable[..., Any], fmt: dict[str, Any], expec
 
 def test_tools_and_tool_choice(body_of: Callable[..., Any]) -> None:
     base = {"messages": [{"role": "user", "content": "Weather?"}], "tools": [TOOL]}
-    body, _ = body_of(base)
+    body, notes = body_of(base)             # an older model: the subset, the lost keyword noted
     assert body["tools"] == [{"functionDeclarations": [{"name": "get_weather", "description": "Weather for a city",
-                                                        "parametersJsonSchema": TOOL["function"]["parameters"]}]}]
-    assert "toolConfig" not in body
+                                                        "parameters": {"type": "OBJECT", "properties": {
+                                                            "city": {"type": "STRING"}}, "required": ["city"]}}]}]
+    assert any("tool get_weather: dropped additionalProperties" in n for n in notes)
+    body, notes = body_of(base, model="gemini-2.5-flash")    # takes JSON Schema: sent whole, nothing lost
+    assert body["tools"][0]["functionDeclarations"][0]["parametersJsonSchema"] == TOOL["function"]["parameters"]
+    assert not any("dropped" in n for n in notes) and "toolConfig" not in body
     for choice, mode in {"auto": "AUTO", "none": "NONE", "required": "ANY"}.items():
         assert body_of({**base, "tool_choice": choice})[0]["toolConfig"] == {"functionCallingConfig": {"mode": mode}}
     named = body_of({**base, "tool_choice": {"type": "function", "function": {"name": "get_weather"}}})[0]
