@@ -1,0 +1,280 @@
+"""Overhead of the Switchyard gateway vs calling the simulator directly, next to the LiteLLM proxy.
+
+Three HTTP endpoints answer the same OpenAI Chat Completions request, measured in one run against
+one simulator (answers in about 1 ms, so what is measured is the HTTP hop and what each gateway
+does around the call):
+
+- **direct**: the simulator's OpenAI endpoint for the primary target (``/r/us-east/v1``);
+- **switchyard**: ``switchyard gateway`` as its own process (auth on, a gateway key), with its
+  in-process request worker, the embedded dev server (WAL SQLite file) and a SQLite database:
+  every request is a durable ``AIRequestWorkflow`` (eager start, planning, one attempt, outcome
+  row, search attributes);
+- **litellm**: the LiteLLM proxy (``litellm --config``, PyPI ``litellm[proxy]``, the ``bench``
+  extra) as its own process with a master key, one deployment per target of the same chain
+  (``support_reply``: gpt-4o us-east, gpt-4o eu-west, claude-3-5-sonnet, gemini-2.0-flash,
+  local llama) and its own ``fallbacks`` in that order, with the settings ``bench/chaos.py`` uses
+  (its documented defaults: ``num_retries`` 2, ``allowed_fails`` 3, ``cooldown_time`` 5 s).
+  Nothing is durable there: a proxy crash loses the request.
+
+Per concurrency level (default 1, 8, 32): ``--requests`` requests after a warm-up, from an httpx
+client with keep-alive in this process; p50/p99 latency (ms) and requests/s. Overhead = gateway
+p50 (p99) - direct p50 (p99) at the same level; the ratio is switchyard / litellm (goal: p50
+ratio <= 1). A last phase (``--failover``, on by default) takes the primary down (503s) and
+reports latency and errors of both while they fail over. Figures from a shared 2-core box are
+noisy: run it alone, read the ratios, and rerun before trusting a difference under ~20 %.
+
+    python -m bench.gateway [--requests 300] [--levels 1,8,32] [--no-failover]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.storage.api_keys import ApiKeyStore
+from activities.storage.engine import make_engine
+from bench.chaos_systems import LITELLM_SETTINGS
+from bench.overhead import MESSAGES, SCENARIO
+from core import search_attributes
+from core.config import expand_chain
+from core.stats import percentile
+from migrations.runner import upgrade
+from worker.devserver import temporal_binary
+from worker.settings import REPO_ROOT
+from worker.simulated import sim_config, sim_config_dict
+
+PRIMARY = "openai/gpt-4o@us-east"
+ROUTE = "support_reply"
+BODY = {"model": "gpt-4o", "messages": MESSAGES, "max_tokens": 200}
+_SUFFIX = {"openai": "/v1", "anthropic": "", "gemini": "/v1beta"}
+_PREFIX = {"openai": "openai", "anthropic": "anthropic", "gemini": "gemini"}
+
+
+@dataclass
+class Figures:
+    """One system at one concurrency: latencies in ms, throughput in requests/s."""
+
+    p50: float
+    p99: float
+    rps: float
+    errors: int
+    extra: list[float] = field(default_factory=list)  # switchyard: its own x-switchyard-overhead-ms
+
+
+async def measure(send: Callable[[], Awaitable[float | None]], n: int, concurrency: int) -> Figures:
+    """``n`` requests from ``concurrency`` workers after ``2 x concurrency`` warm-up requests."""
+    await asyncio.gather(*(send() for _ in range(2 * concurrency)), return_exceptions=True)
+    lat: list[float] = []
+    extra: list[float] = []
+    errors = 0
+    todo = iter(range(n))
+
+    async def worker() -> None:
+        nonlocal errors
+        for _ in todo:
+            t = time.perf_counter()
+            try:
+                got = await send()
+            except (httpx.HTTPError, RuntimeError):
+                errors += 1
+                continue
+            lat.append((time.perf_counter() - t) * 1000)
+            if got is not None:
+                extra.append(got)
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    rps = len(lat) / (time.perf_counter() - t0)
+    return Figures(percentile(lat, 50) if lat else float("nan"), percentile(lat, 99) if lat else float("nan"),
+                   rps, errors, extra)
+
+
+def sender(http: httpx.AsyncClient, url: str, key: str | None) -> Callable[[], Awaitable[float | None]]:
+    """POST the benchmark body; raises ``RuntimeError`` on a non-200; returns the gateway's
+    self-reported overhead (ms) when it sends one."""
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+
+    async def send() -> float | None:
+        r = await http.post(url, json=BODY, headers=headers)
+        if r.status_code != 200:
+            raise RuntimeError(f"{r.status_code}: {r.text[:200]}")
+        own = r.headers.get("x-switchyard-overhead-ms")
+        return float(own) if own else None
+    return send
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(cmd: list[str], log: Path, env: dict[str, str], drop: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    """A child in its own session (so :func:`stop` ends it and its children), output to ``log``;
+    ``env`` added to this process's environment, ``drop`` removed from it."""
+    child_env = {k: v for k, v in os.environ.items() if k not in drop} | env
+    with open(log, "ab") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO_ROOT,
+                                env=child_env, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def wait_http(url: str, proc: subprocess.Popen[bytes], timeout_s: float, log: Path) -> None:
+    """Poll ``url`` until it answers 200 (LiteLLM's import alone takes 15-60 s on this box)."""
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(timeout=2) as c:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args[2:4]} exited; see {log}")
+            try:
+                if (await c.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+    raise RuntimeError(f"{url} not up after {timeout_s:.0f} s; see {log}")
+
+
+def litellm_config(sim_url: str, master_key: str) -> dict:
+    """The proxy config: one deployment per target of the route's chain, fallbacks in chain order."""
+    cfg = sim_config(sim_url)
+    chain = [t for group in expand_chain(cfg, ROUTE) for t in group]
+    models = [{"model_name": t.id, "litellm_params": {
+        "model": f"{_PREFIX[cfg.providers[t.provider].protocol]}/{t.model}", "api_key": "sk-sim",
+        "api_base": f"{sim_url}/r/{t.region}{_SUFFIX[cfg.providers[t.provider].protocol]}", "timeout": t.timeout_s}}
+        for t in chain]
+    models.append({"model_name": "gpt-4o", "litellm_params": models[0]["litellm_params"]})  # the name clients send
+    return {"model_list": models,
+            "router_settings": {"fallbacks": [{"gpt-4o": [t.id for t in chain[1:]]}], **LITELLM_SETTINGS},
+            "litellm_settings": {"telemetry": False, "drop_params": True},
+            "general_settings": {"master_key": master_key}}
+
+
+async def main(args: argparse.Namespace) -> None:
+    levels = [int(x) for x in args.levels.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpd = Path(tmp)
+        (tmpd / "scenario.yaml").write_text(yaml.safe_dump(SCENARIO))
+        sim_port, gw_port, ll_port = free_port(), free_port(), free_port()
+        sim_url = f"http://127.0.0.1:{sim_port}"
+        procs = [spawn([sys.executable, "-m", "simulator", str(tmpd / "scenario.yaml"), "--port", str(sim_port)],
+                       tmpd / "sim.log", {})]
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
+            data_converter=pydantic_data_converter, dev_server_database_filename=str(tmpd / "temporal.db"),
+            dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
+        try:
+            async with env:
+                await wait_http(f"{sim_url}/_sim/state", procs[0], 30, tmpd / "sim.log")
+                key = await _start_gateway(tmpd, sim_url, gw_port, env.client.service_client.config.target_host, procs)
+                _start_litellm(tmpd, sim_url, ll_port, procs)
+                await wait_http(f"http://127.0.0.1:{ll_port}/health/liveliness", procs[-1], 300, tmpd / "litellm.log")
+                results = await run_levels(sim_url, gw_port, ll_port, key, levels, args.requests)
+                failover = await run_failover(sim_url, gw_port, ll_port, key, args.requests // 3) \
+                    if args.failover else None
+        finally:
+            for p in reversed(procs):
+                stop(p)
+    print_report(results, failover, args.requests)
+
+
+async def _start_gateway(tmpd: Path, sim_url: str, port: int, temporal: str, procs: list) -> str:
+    db = f"sqlite:///{tmpd / 'switchyard.db'}"
+    await asyncio.to_thread(upgrade, db)
+    engine = make_engine(db)
+    key = (await ApiKeyStore(engine).create("bench")).key
+    await engine.dispose()
+    cfg = tmpd / "switchyard.yaml"
+    cfg.write_text(yaml.safe_dump(sim_config_dict(sim_url, gateway={"auth": "required", "port": port})))
+    log = tmpd / "gateway.log"
+    procs.append(spawn([sys.executable, "-m", "worker.cli", "gateway", "--config", str(cfg)], log,
+                       {"TEMPORAL_ADDRESS": temporal, "SWITCHYARD_HOME": str(tmpd), "DATABASE_URL": db,
+                        "SWITCHYARD_TASK_QUEUE": "bench-gateway"}))
+    await wait_http(f"http://127.0.0.1:{port}/readyz", procs[-1], 60, log)
+    return key
+
+
+def _start_litellm(tmpd: Path, sim_url: str, port: int, procs: list) -> None:
+    (tmpd / "litellm.yaml").write_text(yaml.safe_dump(litellm_config(sim_url, "sk-bench-master")))
+    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}  # offline cost map, quiet
+    exe = Path(sys.executable).parent / "litellm"
+    procs.append(spawn([str(exe), "--config", str(tmpd / "litellm.yaml"), "--host", "127.0.0.1", "--port", str(port),
+                        "--num_workers", "1"], tmpd / "litellm.log", env, drop=("DATABASE_URL",)))
+
+
+async def run_levels(sim_url: str, gw_port: int, ll_port: int, key: str, levels: list[int],
+                     n: int) -> dict[int, dict[str, Figures]]:
+    """Every system at every concurrency level, interleaved per level so drift hits all three."""
+    out: dict[int, dict[str, Figures]] = {}
+    limits = httpx.Limits(max_connections=max(levels) * 2, max_keepalive_connections=max(levels) * 2)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        systems = {"direct": sender(http, f"{sim_url}/r/us-east/v1/chat/completions", None),
+                   "switchyard": sender(http, f"http://127.0.0.1:{gw_port}/v1/chat/completions", key),
+                   "litellm": sender(http, f"http://127.0.0.1:{ll_port}/v1/chat/completions", "sk-bench-master")}
+        for c in levels:
+            out[c] = {name: await measure(send, n, c) for name, send in systems.items()}
+            print(f"  concurrency {c}: done", file=sys.stderr)
+    return out
+
+
+async def run_failover(sim_url: str, gw_port: int, ll_port: int, key: str, n: int) -> dict[str, Figures]:
+    """The primary answers 503 to everything; both gateways must fail over."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        r = await http.post(f"{sim_url}/_sim/apply", json={"target": PRIMARY, "set": {
+            "error_rate": 1.0, "errors": [{"status": 503, "share": 1.0}]}})
+        r.raise_for_status()
+        return {"switchyard": await measure(sender(http, f"http://127.0.0.1:{gw_port}/v1/chat/completions", key), n, 4),
+                "litellm": await measure(sender(http, f"http://127.0.0.1:{ll_port}/v1/chat/completions",
+                                                "sk-bench-master"), n, 4)}
+
+
+def print_report(results: dict[int, dict[str, Figures]], failover: dict[str, Figures] | None, n: int) -> None:
+    print(f"\nbench/gateway: {n} requests per system and level (simulator answers in ~1 ms)")
+    for c, r in results.items():
+        d = r["direct"]
+        print(f"\nconcurrency {c}")
+        print(f"{'':14}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'errors':>8}{'+p50 ms':>9}{'+p99 ms':>9}")
+        for name, f in r.items():
+            add = "" if name == "direct" else f"{f.p50 - d.p50:>9.1f}{f.p99 - d.p99:>9.1f}"
+            print(f"{name:14}{f.p50:>9.1f}{f.p99:>9.1f}{f.rps:>9.1f}{f.errors:>8}{add}")
+        sy, ll = r["switchyard"], r["litellm"]
+        ratio50 = (sy.p50 - d.p50) / max(ll.p50 - d.p50, 1e-9)
+        ratio99 = (sy.p99 - d.p99) / max(ll.p99 - d.p99, 1e-9)
+        print(f"overhead ratio switchyard/litellm: p50 {ratio50:.2f}x ({'met' if ratio50 <= 1 else 'NOT met'}: "
+              f"goal <= 1), p99 {ratio99:.2f}x; throughput ratio {sy.rps / ll.rps:.2f}x")
+        if sy.extra:
+            print(f"switchyard's own x-switchyard-overhead-ms: p50 {percentile(sy.extra, 50):.1f}")
+    if failover:
+        print("\nprimary down (503 on every call), concurrency 4")
+        for name, f in failover.items():
+            print(f"{name:14}{f.p50:>9.1f}{f.p99:>9.1f}{f.rps:>9.1f}{f.errors:>8}")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--levels", default="1,8,32")
+    ap.add_argument("--failover", action=argparse.BooleanOptionalAction, default=True)
+    asyncio.run(main(ap.parse_args()))
