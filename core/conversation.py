@@ -39,8 +39,10 @@ TAIL_CHARS = 32_000
 MAX_INLINE_TURN_BYTES = 256 * 1024
 
 #: Error types (``ApplicationError.type``) a turn is refused with, besides the request path's own
-#: classes (``core/errors.py``, ``AllTargetsFailed``): HTTP 409 for the three conversation states.
+#: classes (``core/errors.py``, ``AllTargetsFailed``): HTTP 409 for the three conversation states,
+#: 503 when the transcript store cannot be reached (the turn can be sent again).
 CONVERSATION_CLOSED = "ConversationClosed"
+STORAGE_UNAVAILABLE = "StorageUnavailable"
 DUPLICATE_TURN = "DuplicateTurn"
 OUT_OF_ORDER_TURN = "OutOfOrderTurn"
 INVALID_TURN = "InvalidRequest"

@@ -5,8 +5,9 @@ Pure and deterministic (used inside ``ConversationWorkflow``; unit-tested withou
 - The first answered turn pins the conversation to the target that answered (``initial``); that
   target is the conversation's *preferred* target.
 - A later turn is planned with the pin first. If another target answers (the pinned one failed,
-  was skipped by planning - cooling down, lacking a capability, context too small - or left the
-  config), the pin moves there (``failover``) with the reason read from the turn's routing trace.
+  was skipped by planning - cooling down, lacking a capability, context too small -, was placed
+  behind healthier targets by the health layer, or left the config), the pin moves there
+  (``failover``) with the reason read from the turn's routing trace.
 - Optional return (``ConversationConfig.return_after_s``): at the start of a turn - never in the
   middle of one - if the preferred target has had no failure counting against health and no
   cooldown for ``return_after_s`` seconds (and the pin moved away at least that long ago), the turn
@@ -20,6 +21,9 @@ from core.chat import ChatMessage
 from core.conversation import PIN_HISTORY_KEPT, PinMove, TranscriptEntry
 from core.plan import Plan
 from core.request import RoutingTrace
+
+#: Plan reasons that only say where a target sits (not why it moved): left out of pin reasons.
+_POSITIONAL = ("chain position", "region ", "conversation pinned")
 
 
 def move_reason(pinned: str, trace: RoutingTrace) -> str:
@@ -35,7 +39,8 @@ def move_reason(pinned: str, trace: RoutingTrace) -> str:
         return f"pinned target {pinned} skipped by planning: {trace.skipped[pinned]}"
     if pinned not in trace.plan:
         return f"pinned target {pinned} is no longer in route {trace.route}'s plan"
-    return f"pinned target {pinned} was not tried"
+    why = [r for r in trace.plan_reasons.get(pinned, []) if not r.startswith(_POSITIONAL)]
+    return f"planning placed pinned target {pinned} after others" + (f": {'; '.join(why)}" if why else "")
 
 
 def pin_move(turn: int, pinned: str | None, preferred: str | None, answered_by: str, trace: RoutingTrace,

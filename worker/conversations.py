@@ -12,7 +12,8 @@ delivers the turn as an update in the same call (``USE_EXISTING``); only the new
 A request too large for a Temporal payload is stored in the database first and sent by reference
 (``request_ref``), so it is never dropped. ``send`` raises :class:`TurnFailed` with the error class,
 HTTP-style status, Retry-After and routing trace when no target answered or the turn was refused
-(``ConversationClosed``, ``DuplicateTurn``, ``OutOfOrderTurn``, ``InvalidRequest``: status 409/400).
+(``ConversationClosed``, ``DuplicateTurn``, ``OutOfOrderTurn``: 409; ``InvalidRequest``: 400;
+``StorageUnavailable``: 503).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from core.conversation import (
     DUPLICATE_TURN,
     MAX_INLINE_TURN_BYTES,
     OUT_OF_ORDER_TURN,
+    STORAGE_UNAVAILABLE,
     CloseInput,
     ConversationConfig,
     ConversationInput,
@@ -58,7 +60,7 @@ from workflows.conversation_checks import message_problem
 #: extend the task (3 events each), and a worker that dies mid-turn is noticed after it (10 s is
 #: Temporal's default; request workflows use 30 s because no one waits on a second turn there).
 TASK_TIMEOUT = timedelta(seconds=10)
-_CONFLICT_STATUS = {CONVERSATION_CLOSED: 409, DUPLICATE_TURN: 409, OUT_OF_ORDER_TURN: 409}
+_STATUS = {CONVERSATION_CLOSED: 409, DUPLICATE_TURN: 409, OUT_OF_ORDER_TURN: 409, STORAGE_UNAVAILABLE: 503}
 
 Message = str | ChatMessage | ChatRequest
 
@@ -172,6 +174,6 @@ def _failure(cause: BaseException | None) -> RequestFailure:
         return RequestFailure.model_validate(cause.details[0])
     if isinstance(cause, ApplicationError):
         cls = cause.type or "Unknown"
-        return RequestFailure(error_class=cls, message=cause.message, status=_CONFLICT_STATUS.get(cls, 400),
+        return RequestFailure(error_class=cls, message=cause.message, status=_STATUS.get(cls, 400),
                               trace=RoutingTrace(route=""))
     return RequestFailure(error_class="Unknown", message=str(cause), status=500, trace=RoutingTrace(route=""))

@@ -32,9 +32,11 @@ Deterministic: time from ``workflow.time()``; I/O only through activities.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from core import pinning
@@ -43,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from core.chat import ChatMessage, ChatRequest
     from core.conversation import (
         SEEN_UPDATES_KEPT,
+        STORAGE_UNAVAILABLE,
         TAIL_CHARS,
         CloseInput,
         ConversationInput,
@@ -159,9 +162,7 @@ class ConversationWorkflow:
             async with self._lock:
                 await self._resume_once()
                 if self._st.status != "closed":
-                    await workflow.execute_local_activity(
-                        CONVERSATION_MARK_ACTIVITY, self._mark("closed", inp.reason),
-                        schedule_to_close_timeout=STORE_OPTIONS.timeout, retry_policy=STORE_OPTIONS.retry)
+                    await self._store(CONVERSATION_MARK_ACTIVITY, self._mark("closed", inp.reason))
                     self._st.status = "closed"
                 return self.view()
         finally:
@@ -229,16 +230,18 @@ class ConversationWorkflow:
         move = pinning.pin_move(n, st.pinned_target, st.preferred_target, res.target, trace, workflow.time(),
                                 returning=returning)
         preferred = res.target if move and move.kind == "initial" else st.preferred_target
-        recorded = await workflow.execute_local_activity(
+        record = self._store(
             CONVERSATION_RECORD_ACTIVITY, RecordTurnInput(
                 workflow_id=workflow.info().workflow_id, conversation_id=self._id, tenant=self._cfg.tenant,
                 task_type=self._cfg.task_type, turn=n, update_id=update_id, request=inp.request,
                 request_ref=inp.request_ref, response=res.response, response_ref=res.response_ref, target=res.target,
                 pin_move=move, pinned_target=res.target, preferred_target=preferred,
                 pin_moves=st.pin_moves + (1 if move else 0), next_seq=st.next_seq,
-                history_tokens=st.history_tokens, at=workflow.time()),
-            result_type=RecordTurnResult, schedule_to_close_timeout=STORE_OPTIONS.timeout,
-            retry_policy=STORE_OPTIONS.retry)
+                history_tokens=st.history_tokens, at=workflow.time()), RecordTurnResult)
+        try:
+            recorded = await record
+        except ApplicationError as err:  # answered but not stored: the caller may send the turn again
+            raise self._turn_failed(STORAGE_UNAVAILABLE, 503, err.message, trace, update_id) from None
         st.turns, st.history_tokens, st.preferred_target = n, st.history_tokens + recorded.tokens, preferred
         if move:
             self._apply_move(move, trace)
@@ -289,10 +292,11 @@ class ConversationWorkflow:
         if not pinning.return_due(after, st.pinned_target, st.preferred_target, away or 0.0, now):
             return False
         assert after is not None and st.preferred_target is not None
-        health = await workflow.execute_local_activity(
-            CONVERSATION_HEALTH_ACTIVITY, HealthInput(target=st.preferred_target, since=now - after),
-            result_type=HealthResult, schedule_to_close_timeout=STORE_OPTIONS.timeout,
-            retry_policy=STORE_OPTIONS.retry)
+        try:
+            health = await self._store(CONVERSATION_HEALTH_ACTIVITY,
+                                       HealthInput(target=st.preferred_target, since=now - after), HealthResult)
+        except ApplicationError:  # cannot tell: stay on the current pin this turn
+            return False
         since = pinning.healthy_since(health.last_failure_at, health.cooldown_until, away)
         return pinning.return_due(after, st.pinned_target, st.preferred_target, since, now)
 
@@ -302,10 +306,8 @@ class ConversationWorkflow:
         st = self._st
         if st.resumed:
             return
-        got = await workflow.execute_local_activity(
-            CONVERSATION_RESUME_ACTIVITY, ResumeInput(workflow_id=workflow.info().workflow_id),
-            result_type=ResumeResult, schedule_to_close_timeout=STORE_OPTIONS.timeout,
-            retry_policy=STORE_OPTIONS.retry)
+        got = await self._store(CONVERSATION_RESUME_ACTIVITY, ResumeInput(workflow_id=workflow.info().workflow_id),
+                                ResumeResult)
         st.resumed = True
         if not got.found:
             return
@@ -317,6 +319,18 @@ class ConversationWorkflow:
             st.status = "closed"
         if st.pinned_target:
             workflow.upsert_search_attributes([sa.PINNED_MODEL.value_set(st.pinned_target)])
+
+    async def _store(self, activity: str, arg: object, result_type: type | None = None) -> Any:
+        """Run a database-only local activity (``STORE_OPTIONS``); its final failure becomes a
+        ``StorageUnavailable`` error (503 to the caller), never a failed workflow task."""
+        try:
+            return await workflow.execute_local_activity(activity, arg, result_type=result_type,
+                                                         schedule_to_close_timeout=STORE_OPTIONS.timeout,
+                                                         retry_policy=STORE_OPTIONS.retry)
+        except (ActivityError, ApplicationError, ActivityTimeout) as err:
+            cause = err.cause if isinstance(err, ActivityError) else err
+            raise ApplicationError(f"the conversation store is unavailable ({activity}): {cause}",
+                                   type=STORAGE_UNAVAILABLE, non_retryable=True) from None
 
     def _mark(self, status: str, reason: str) -> MarkInput:
         return MarkInput(workflow_id=workflow.info().workflow_id, conversation_id=self._id, tenant=self._cfg.tenant,

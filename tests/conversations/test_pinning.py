@@ -41,6 +41,11 @@ def test_failover_reason_names_the_pinned_targets_failure() -> None:
     (_trace(plan=[B], skipped={A: "cooling down for 30.0 s after RateLimited"}),
      f"pinned target {A} skipped by planning: cooling down for 30.0 s after RateLimited"),
     (_trace(plan=[B]), f"pinned target {A} is no longer in route support_reply's plan"),
+    (_trace(plan=[B, A], plan_reasons={A: ["conversation pinned to this target", "chain position 1 (openai/gpt-4o)",
+                                           "health degraded (share 40%)", "draw 0.700 >= share 40%: moved behind "
+                                           "healthier targets"]}),
+     f"planning placed pinned target {A} after others: health degraded (share 40%); draw 0.700 >= share 40%: "
+     "moved behind healthier targets"),
 ])
 def test_failover_reason_when_the_pin_was_not_called(trace, expected) -> None:
     assert pinning.move_reason(A, trace) == expected
