@@ -7,8 +7,8 @@ the bytes, ``images.py``; https URL -> url source, fetched by Anthropic) / ``doc
 URL) blocks; assistant ``tool_calls`` become ``tool_use`` blocks after the
 text; consecutive ``tool`` messages become ``tool_result`` blocks at the start of the next user
 turn. Same-role turns are merged; a conversation starting with the assistant gets a minimal user
-turn. Tool ids are kept when they match ``[a-zA-Z0-9_-]+`` and otherwise rewritten the same way on
-both sides.
+turn. Tool ids are kept when they match ``[a-zA-Z0-9_-]{1,64}`` and otherwise rewritten the same
+way on both sides, collision-free (:func:`anthropic_tool_id`).
 
 Parameters: ``max_tokens`` is required (the request's cap, else ``min(target.max_output_tokens,
 4096)``; clamped to the target's maximum); ``stop`` -> ``stop_sequences``; ``temperature`` (clamped
@@ -22,6 +22,7 @@ forced ``json_tool_call`` tool whose input the adapter returns as the content (L
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -43,6 +44,7 @@ P = "anthropic"
 DEFAULT_MAX_TOKENS = 4096
 JSON_TOOL = "json_tool_call"
 _ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
+MAX_TOOL_ID = 64
 
 # Fields handled below, or deliberately not sent without a note (our own routing data, streaming).
 _HANDLED = {"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k",
@@ -72,10 +74,14 @@ def build_body(call: ProviderCall) -> tuple[dict[str, Any], list[str]]:
 
 
 def anthropic_tool_id(tool_call_id: str) -> str:
-    """A tool id Anthropic accepts (``[a-zA-Z0-9_-]+``); invalid characters become ``_``."""
-    if _ID_OK.match(tool_call_id):
+    """A tool id Anthropic accepts (``[a-zA-Z0-9_-]+``, at most 64 characters): kept when valid, else
+    the valid characters (``_`` for the others, at most 40) plus ``_`` and 12 hex characters of the
+    id's SHA-256, so two different ids never map to the same one (``call.1`` and ``call:1`` stay
+    apart) and the same id always maps the same way on the call and on its result."""
+    if _ID_OK.match(tool_call_id) and len(tool_call_id) <= MAX_TOOL_ID:
         return tool_call_id
-    return re.sub(r"[^a-zA-Z0-9_-]", "_", tool_call_id) or "toolu_empty"
+    digest = hashlib.sha256(tool_call_id.encode()).hexdigest()[:12]
+    return f"{re.sub(r'[^a-zA-Z0-9_-]', '_', tool_call_id)[:40]}_{digest}"
 
 
 def json_tool_schema(req: ChatRequest) -> tuple[dict[str, Any], bool]:

@@ -12,7 +12,8 @@ merged (Gemini requires alternation); a conversation starting with the model get
 turn. Thought signatures: a tool call that came from Gemini carries its ``thoughtSignature`` in
 ``extra_content.google.thought_signature`` (the convention of Google's OpenAI-compatible endpoint)
 and it is replayed; for Gemini 3 models a call without one gets the documented dummy signature on
-the first ``functionCall`` of each model turn (§0 #13).
+the first ``functionCall`` of each model turn (§0 #13); Gemini 3 calls and results also carry the
+call's ``id`` (§4.1 "Assistant tool calls"), so the ids the client sees stay the ones it sent.
 
 Parameters -> ``generationConfig``: temperature, ``topP``, ``topK`` (only for targets with the
 ``sampling`` capability), ``candidateCount`` (n),
@@ -144,19 +145,22 @@ def _tools(req: ChatRequest, model: str, notes: list[str]) -> dict[str, Any]:
 
 def _turns(messages: list[ChatMessage], model: str, notes: list[str]) -> list[Turn]:
     names = {tc.id: tc.function.name for m in messages for tc in m.tool_calls or []}
-    turns = [_turn(m, names, notes) for m in messages]
+    gemini_3 = "gemini-3" in model
+    turns = [_turn(m, names, notes, gemini_3) for m in messages]
     shaped = shape_turns(turns, is_result=lambda b: "functionResponse" in b, filler={"text": FILLER_TEXT},
                          notes=notes, protocol=P)
-    if "gemini-3" in model:
+    if gemini_3:
         _sign_first_calls(shaped, notes)
     return shaped
 
 
-def _turn(msg: ChatMessage, names: dict[str, str], notes: list[str]) -> Turn:
+def _turn(msg: ChatMessage, names: dict[str, str], notes: list[str], with_ids: bool) -> Turn:
+    """One message as a turn; ``with_ids`` (Gemini 3) pairs calls and results by ``id`` as well as name."""
     if msg.role == "assistant":
         parts = _parts(msg.content, notes)
         for tc in msg.tool_calls or []:
-            part: Block = {"functionCall": {"name": tc.function.name, "args": tool_arguments(tc)}}
+            call: Block = {"name": tc.function.name, "args": tool_arguments(tc), **({"id": tc.id} if with_ids else {})}
+            part: Block = {"functionCall": call}
             if sig := thought_signature(tc):
                 part["thoughtSignature"] = sig
             parts.append(part)
@@ -165,7 +169,10 @@ def _turn(msg: ChatMessage, names: dict[str, str], notes: list[str]) -> Turn:
         name = names.get(msg.tool_call_id or "") or msg.name or "unknown_function"
         if name == "unknown_function":
             notes.append(f"{P}: tool result {msg.tool_call_id!r} matches no earlier tool call")
-        return Turn("user", [{"functionResponse": {"name": name, "response": {"result": text_of(msg.content)}}}])
+        response: Block = {"name": name, "response": {"result": text_of(msg.content)}}
+        if with_ids and msg.tool_call_id:
+            response["id"] = msg.tool_call_id
+        return Turn("user", [{"functionResponse": response}])
     return Turn("user", _parts(msg.content, notes))
 
 

@@ -15,6 +15,7 @@ from anthropic.types.message_create_params import MessageCreateParamsNonStreamin
 from openai.types.chat import ChatCompletion
 
 from activities.providers.anthropic import AnthropicAdapter, build_request, parse_response
+from activities.providers.anthropic_translate import anthropic_tool_id
 from activities.providers.base import ProviderCall, ProviderError
 from activities.providers.http import make_http_client
 from core.config import TargetConfig
@@ -179,10 +180,12 @@ def test_tool_calls_and_results_history(body_of: Callable[..., Any]) -> None:
     assert assistant["content"] == [
         {"type": "text", "text": "Checking."},
         {"type": "tool_use", "id": "call_a", "name": "get_weather", "input": {"city": "Paris"}},
-        {"type": "tool_use", "id": "call_b", "name": "get_weather", "input": {}}]
+        {"type": "tool_use", "id": anthropic_tool_id("call.b"), "name": "get_weather", "input": {}}]
+    assert anthropic_tool_id("call.b").startswith("call_b_") and anthropic_tool_id("call.b") != anthropic_tool_id(
+        "call:b")                                           # rewritten ids never collide
     assert results == {"role": "user", "content": [
         {"type": "tool_result", "tool_use_id": "call_a", "content": "18C"},
-        {"type": "tool_result", "tool_use_id": "call_b", "content": "21C"},
+        {"type": "tool_result", "tool_use_id": anthropic_tool_id("call.b"), "content": "21C"},
         {"type": "text", "text": "Thanks, which is warmer?"}]}
 
 

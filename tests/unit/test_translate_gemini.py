@@ -176,8 +176,11 @@ def test_gemini_3_replays_signatures(body_of: Callable[..., Any]) -> None:
     assert calls[0]["thoughtSignature"] == DUMMY_THOUGHT_SIGNATURE
     assert calls[1]["thoughtSignature"] == "c2lnLWI="
     assert any("dummy thought signature" in n for n in notes)
+    assert [p["functionCall"]["id"] for p in calls] == ["call_a", "call_b"]      # Gemini 3 pairs by id too
+    assert [p["functionResponse"]["id"] for p in body["contents"][2]["parts"][:2]] == ["call_b", "call_a"]
     body, _ = body_of({"messages": history}, model="gemini-2.5-flash")
     assert "thoughtSignature" not in body["contents"][1]["parts"][0]
+    assert "id" not in body["contents"][1]["parts"][0]["functionCall"]
 
 
 def test_media_parts(body_of: Callable[..., Any]) -> None:
