@@ -75,7 +75,8 @@ def test_sse_body_replays_each_choice_then_usage_then_done() -> None:
 
 @pytest.mark.parametrize("body", [b"{", b"null", b"{\"messages\": [{\"role\": \"user\", \"content\": 5}]}",
                                   b"{\"messages\": [{\"role\": \"user\"}], \"n\": true}",
-                                  b"{\"messages\": [{\"role\": \"user\"}], \"temperature\": NaN}"])
+                                  b"{\"messages\": [{\"role\": \"user\"}], \"temperature\": NaN}",
+                                  b"{\"messages\": [{\"role\": \"user\"}], \"logit_bias\": {\"1\": Infinity}}"])
 def test_parse_chat_rejects_with_400(body: bytes) -> None:
     with pytest.raises(GatewayError) as e:
         parse_chat(body)

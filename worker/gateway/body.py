@@ -2,15 +2,17 @@
 
 The body is read with a hard cap (``Content-Length`` is checked first, then the bytes actually
 received, so a chunked upload cannot exceed it either): 413 above ``gateway.max_body_bytes``. It is
-then parsed straight into :class:`core.chat.ChatRequest` with pydantic's JSON parser in **strict**
-mode: no string-to-number or number-to-string coercion (OpenAI rejects ``"temperature": "1"``
-too). Every problem becomes a 400 in OpenAI's shape naming the field (``param``), e.g.
+then checked to be standard JSON (no ``NaN``/``Infinity``) and parsed into
+:class:`core.chat.ChatRequest` with pydantic's JSON parser in **strict** mode: no string-to-number
+or number-to-string coercion (OpenAI rejects ``"temperature": "1"`` too). Every problem becomes a
+400 in OpenAI's shape naming the field (``param``), e.g.
 ``Invalid value for 'messages[0].role': Input should be 'system', 'developer', ...``.
 """
 
 from __future__ import annotations
 
 from pydantic import ValidationError
+from pydantic_core import from_json
 from starlette.requests import ClientDisconnect, Request
 
 from core.chat import ChatRequest
@@ -50,6 +52,11 @@ def parse_chat(body: bytes) -> ChatRequest:
     """The validated request; raises :class:`GatewayError` (400) with the offending field."""
     if not body.strip():
         raise GatewayError(400, "The request body is empty; expected a JSON object with 'messages'.")
+    try:  # standard JSON only: NaN and Infinity are not JSON, and providers reject them
+        from_json(body, allow_inf_nan=False)
+    except ValueError as e:
+        raise GatewayError(400, f"We could not parse the JSON body of your request: {e}. Send a JSON object "
+                                "with 'messages'.") from None
     try:
         return ChatRequest.model_validate_json(body, strict=True)
     except ValidationError as e:
