@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
+from core.config import SwitchyardConfig
 from core.health.settings import HealthSettings, merged
 from core.health.signals import Observation, Vote
 from core.health.tracker import Tracker
@@ -27,15 +28,14 @@ class Event(BaseModel):
     note: str
 
 
-def settings_for(cfg: object, target: str) -> HealthSettings:
-    """Effective settings of ``target`` under a ``core.config.SwitchyardConfig`` (global ``health``
-    block, then the target's own ``health`` overrides); defaults when the config has none."""
-    base = getattr(cfg, "health", None) or HealthSettings()
+def settings_for(cfg: SwitchyardConfig, target: str) -> HealthSettings:
+    """Effective settings of ``target``: the config's global ``health`` block, then the target's own
+    ``health`` overrides (a target no longer in the config gets the global block)."""
     try:
-        override = getattr(cfg.target(target), "health", None)  # type: ignore[attr-defined]
-    except (KeyError, AttributeError):
+        override = cfg.target(target).health
+    except KeyError:
         override = None
-    return merged(base, override)
+    return merged(cfg.health, override)
 
 
 class HealthBoard:
