@@ -9,15 +9,18 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from rich.console import Console
 
 from activities.health.service import HealthService
 from activities.providers.http import make_http_client
 from activities.storage.health import HealthStore, UnknownRequest, learnable
 from activities.storage.health_tables import health_probes
 from activities.storage.outcomes import OutcomeRow, OutcomeStore
+from core.health.view import TargetView
 from simulator.server import run_simulator
 from tests.configs import sim_config
 from worker.config_loader import ConfigHolder
+from worker.health_cli import health_table
 
 PRIMARY = "openai/gpt-4o@us-east"
 
@@ -96,3 +99,17 @@ async def test_prober_calls_the_target_through_its_adapter(engine) -> None:
         rows = (await conn.execute(sa.select(health_probes.c.target, health_probes.c.status_class))).all()
     assert ("gemini/gemini-2.0-flash@us-central", "ok") in [tuple(r) for r in rows]
     assert svc.monitor.last_probe["gemini/gemini-2.0-flash@us-central"] > 0
+
+
+def test_health_table_shows_state_breaker_share_and_reasons() -> None:
+    now = time.time()
+    views = {PRIMARY: TargetView(target=PRIMARY, state="down", score=0.0, breaker="open", share=0.0,
+                                 reasons=["breaker open: 5 consecutive failures"], updated_at=now - 1,
+                                 open_until=now + 29)}
+    console = Console(record=True, width=200)
+    console.print(health_table(views, now))
+    text = console.export_text()
+    assert PRIMARY in text and "down" in text and "open (29 s)" in text and "0%" in text
+    assert "5 consecutive failures" in text
+    console.print(health_table({}, now))
+    assert "no health published yet" in console.export_text()
