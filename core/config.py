@@ -153,7 +153,8 @@ class LearningSettings(_Strict):
     effective samples per target and signal (R10.3: about 2,000); ``change_z``: a z-score of the
     last period against the older ones at or above this forgets the older ones (a change point);
     ``change_min_samples``: least samples on each side before that test runs; ``mc_samples``:
-    posterior draws per ranking.
+    posterior draws per ranking; ``prior_strength``: pseudo-samples of a target's prior on one task
+    type taken from its record on the other task types (partial pooling; 0: uniform prior).
     """
 
     period_s: float = Field(default=600.0, ge=1, le=86_400)
@@ -163,6 +164,7 @@ class LearningSettings(_Strict):
     change_z: float = Field(default=4.0, gt=0)
     change_min_samples: int = Field(default=10, ge=1)
     mc_samples: int = Field(default=2000, ge=100, le=100_000)
+    prior_strength: float = Field(default=4.0, ge=0, le=1000)
 
 
 class RouteConfig(_Strict):

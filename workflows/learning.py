@@ -20,7 +20,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from core.learning.model import Gathered, GatherInput, LearningInput, LearningResult, Ranking, WriteInput
-    from core.learning.rank import compute_ranking
+    from core.learning.rank import compute_ranking, other_tasks
     from core.names import (
         LEARNING_GATHER_ACTIVITY,
         LEARNING_RANKINGS_QUERY,
@@ -66,7 +66,8 @@ class LearningWorkflow:
                 skipped[spec.task_type] = "no learnable outcomes in the window; previous ranking kept"
                 continue
             seed = workflow.random().getrandbits(32)
-            rankings.append(compute_ranking(spec, stats, g.settings, seed=seed, now=g.now))
+            rankings.append(compute_ranking(spec, stats, g.settings, seed=seed, now=g.now,
+                                            others=other_tasks(g.stats, spec.task_type)))
         return rankings, skipped
 
     @workflow.query(name=LEARNING_RANKINGS_QUERY)

@@ -8,7 +8,8 @@ Steps (RESILIENCE.md R10):
 2. **Evidence** per target and signal, discounted with a change-point reset
    (``core/learning/evidence.py``): success (answers vs failures that count against the target),
    quality (answers without quality flags) and feedback (thumbs up vs down; used only when the
-   task type has votes in the window).
+   task type has votes in the window). Each posterior's prior leans on the same target's record
+   on the route's other task types (``prior_strength`` pseudo-samples, partial pooling).
 3. **Objective** per posterior draw, in 0..1: the weighted mean of ``success``, ``quality``
    (flag-free rate x approval rate), ``latency`` (``1 - p50 / slowest p50``) and ``cost``
    (``1 - cost per answer / dearest``). Latency and cost are relative to the route's other
@@ -27,10 +28,10 @@ Pure and deterministic for a given ``seed``.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from core.config import LearningSettings, Objective
-from core.learning.evidence import Evidence, discounted
+from core.learning.evidence import Evidence, discounted, pooled_prior
 from core.learning.model import ArmSpec, ArmStats, Figures, RankedTarget, Ranking, RouteSpec
 
 SIGNALS = ("success", "quality", "feedback")
@@ -56,14 +57,30 @@ def is_pinned(arm: ArmSpec, obj: Objective) -> bool:
     return obj.pinned_primary in (arm.target, arm.model_ref)
 
 
-def evidence(stats: ArmStats | None, settings: LearningSettings) -> dict[str, Evidence]:
-    """Discounted evidence per signal (see module docstring); empty evidence without stats."""
+def evidence(stats: ArmStats | None, settings: LearningSettings,
+             others: Sequence[ArmStats] = ()) -> dict[str, Evidence]:
+    """Discounted evidence per signal (see module docstring); empty evidence without stats.
+    ``others``: the same target's stats on other task types, pooled into the prior."""
     periods = stats.periods if stats else []
-    return {
+    own = {
         "success": discounted([(p.age, p.ok, p.failures) for p in periods], settings),
         "quality": discounted([(p.age, p.ok - p.flagged, p.flagged) for p in periods], settings),
         "feedback": discounted([(p.age, p.votes_up, p.votes_down) for p in periods], settings),
     }
+    if not others or settings.prior_strength <= 0:
+        return own
+    pooled = [evidence(o, settings) for o in others]
+    return {s: pooled_prior(own[s], [p[s] for p in pooled], settings.prior_strength) for s in SIGNALS}
+
+
+def other_tasks(stats_by_task: Mapping[str, Sequence[ArmStats]], task_type: str) -> dict[str, list[ArmStats]]:
+    """Each target's stats on task types other than ``task_type`` (for the pooled prior)."""
+    out: dict[str, list[ArmStats]] = {}
+    for task, stats in stats_by_task.items():
+        if task != task_type:
+            for s in stats:
+                out.setdefault(s.target, []).append(s)
+    return out
 
 
 def figures(stats: ArmStats | None, ev: dict[str, Evidence]) -> Figures:
@@ -150,12 +167,14 @@ def shares(p_best: Sequence[float], leader: int, floor: float, cap: float) -> li
 
 
 def compute_ranking(spec: RouteSpec, stats: Sequence[ArmStats], settings: LearningSettings, *, seed: int,
-                    now: float) -> Ranking:
+                    now: float, others: Mapping[str, Sequence[ArmStats]] | None = None) -> Ranking:
     """Rank ``spec``'s targets from ``stats`` (see module docstring). ``seed`` drives the posterior
-    draws; ``now`` (unix s) stamps the ranking. Version and run id are set when it is written."""
+    draws; ``now`` (unix s) stamps the ranking; ``others``: target -> its stats on other task types
+    (:func:`other_tasks`), for the pooled prior. Version and run id are set when it is written."""
     obj = spec.objective
     by_target = {s.target: s for s in stats}
-    evs = {a.target: evidence(by_target.get(a.target), settings) for a in spec.arms}
+    evs = {a.target: evidence(by_target.get(a.target), settings, (others or {}).get(a.target, ()))
+           for a in spec.arms}
     figs = {a.target: figures(by_target.get(a.target), evs[a.target]) for a in spec.arms}
     blocked = {a.target: why for a in spec.arms if (why := constraint_violation(a, obj))}
     eligible = [a for a in spec.arms if a.target not in blocked]
@@ -181,7 +200,7 @@ def compute_ranking(spec: RouteSpec, stats: Sequence[ArmStats], settings: Learni
     unranked = [RankedTarget(target=a.target, why=blocked[a.target], figures=figs[a.target])
                 for a in spec.arms if a.target in blocked]
     notes = [] if use_feedback else ["feedback: no votes in the window; quality from quality flags only"]
-    notes += [f"change point: {t} {', '.join(f.reset)} forgot the periods before the latest"
+    notes += [f"change point: {t} {', '.join(f.reset)}: periods before the change forgotten"
               for t, f in figs.items() if f.reset]
     return Ranking(task_type=spec.task_type, mode=spec.mode, created_at=now, targets=ranked + unranked,
                    pinned=[arms[i].spec.target for i in pinned], notes=notes)

@@ -134,6 +134,14 @@ def test_change_point_forgets_history_and_demotes_the_changed_target() -> None:
     assert r.leader() == B
 
 
+def test_change_point_is_still_found_when_the_changed_target_gets_little_traffic_afterwards() -> None:
+    periods = [(0, 2, 3), (1, 28, 22), *[(a, 95, 5) for a in range(2, 8)]]
+    ev = discounted(periods, SETTINGS)
+    assert ev.reset and ev.good == pytest.approx(2 + 28 * 0.85) and ev.bad == pytest.approx(3 + 22 * 0.85)
+    steady = discounted([(a, 95, 5) for a in range(0, 8)], SETTINGS)
+    assert not steady.reset
+
+
 def test_discount_weighs_older_periods_less_and_memory_caps_evidence() -> None:
     ev = discounted([(0, 6, 4), (2, 6, 4)], SETTINGS)
     assert ev.good == pytest.approx(6 + 6 * 0.85 ** 2) and ev.bad == pytest.approx(4 + 4 * 0.85 ** 2)
