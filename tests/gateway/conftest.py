@@ -61,6 +61,7 @@ class GatewayUnderTest:
     http: httpx.AsyncClient
     sim: RunningSimulator
     started: list[RequestInput] = field(default_factory=list)
+    eager: list[bool] = field(default_factory=list)  # per start: did the server hand the first task back
 
     def sim_calls(self, target: str | None = None) -> int:
         """Provider calls the simulator saw (of ``target``, or of every target)."""
@@ -90,7 +91,10 @@ async def gateway_under_test(client: Client, sim: RunningSimulator, db_url: str,
 
             async def spy(inp: RequestInput, **kw: Any):  # type: ignore[no-untyped-def]
                 gut.started.append(inp)
-                return await start(inp, **kw)
+                handle = await start(inp, **kw)
+                # set by temporalio's client when the start response carried the first workflow task
+                gut.eager.append(bool(getattr(handle, "__temporal_eagerly_started", False)))
+                return handle
             gw.sy.start = spy  # type: ignore[method-assign]
             yield gut
 
