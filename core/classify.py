@@ -15,7 +15,8 @@ the ``user`` string too long); (2) signals that outrank the status: ``overloaded
 too low" -> QuotaExhausted [9], ``API_KEY_INVALID`` / ``invalid_api_key`` -> AuthError [16]; (3) the
 status: 401 Auth, 402 Quota, 403 Permission, 404 ModelNotFound, 408/409/5xx ServerError, 413
 PayloadTooLarge, 503 Overloaded (ServerError while self-hosted "loading" [11]), 529 Overloaded,
-429 -> RequestTooLargeForTarget [7] / QuotaExhausted (PerDay quotaId; "check your plan and billing"
+429 -> RequestTooLargeForTarget [7] (also: a single prompt above the per-minute token limit the
+headers state) / QuotaExhausted (PerDay quotaId; "check your plan and billing"
 with no quota details) / Overloaded ("capacity exceeded") / RateLimited [6], other 4xx ->
 PermissionDenied (``FAILED_PRECONDITION``), ModelNotFound, ContentFiltered [20],
 TranslationRejected [15] (only when ``translated``) or InvalidRequest [14].
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import ErrorClass
-from core.retry_hints import RPC_STATUS, ErrorInfo, extract_error, retry_after_s, should_retry
+from core.retry_hints import RPC_STATUS, ErrorInfo, extract_error, normalise_headers, retry_after_s, should_retry
 
 
 @dataclass(frozen=True)
@@ -84,18 +85,23 @@ _TOO_LARGE = re.compile(r"limit (\d+) requested (\d+)")
 
 
 def classify_http(protocol: str, status: int | None, headers: Mapping[str, str] | None, body: Any, *,
-                  now: float, translated: bool | None = None) -> Classified:
+                  now: float, translated: bool | None = None, prompt_tokens: int | None = None) -> Classified:
     """Classify one failed HTTP answer (non-2xx), or an error object embedded in a 2xx.
 
     ``protocol``: the target's wire protocol (``openai`` | ``anthropic`` | ``gemini``). ``status``:
     HTTP status; 2xx/``None`` means "an error object without a usable status", in which case the
     embedded ``code``, Gemini ``status`` or Anthropic ``error.type`` supplies it. ``headers``:
-    response headers. ``now``: unix seconds (for date-valued reset hints).
+    response headers. ``now``: unix seconds (for date-valued reset hints). ``prompt_tokens``: the
+    request's estimated prompt size; a rate limit whose per-minute token limit (``anthropic-ratelimit-
+    input-tokens-limit``, ``anthropic-ratelimit-tokens-limit``, ``x-ratelimit-limit-tokens``) is
+    smaller can never pass on this target: RequestTooLargeForTarget (§5 row 7).
     """
     info = extract_error(body)
     eff = status if status is not None and status >= 300 else status_from_info(info)
     is_translated = protocol != "openai" if translated is None else translated
     error_class = _decide(info, eff, is_translated)
+    if error_class is ErrorClass.RATE_LIMITED and prompt_tokens and _over_token_limit(headers, prompt_tokens):
+        error_class = ErrorClass.TOO_LARGE_FOR_TARGET
     return Classified(error_class=error_class, message=info.message, code=info.code_name(),
                       retry_after_s=retry_after_s(headers, body, now=now),
                       should_retry=should_retry(headers), status=eff)
@@ -190,6 +196,16 @@ def _classify_429(info: ErrorInfo) -> ErrorClass:
     if _PLAN_BILLING in text and not info.quota_ids and not info.retry_delay_s is not None:
         return ErrorClass.QUOTA_EXHAUSTED
     return ErrorClass.RATE_LIMITED
+
+
+_TOKEN_LIMITS = ("anthropic-ratelimit-input-tokens-limit", "anthropic-ratelimit-tokens-limit",
+                 "x-ratelimit-limit-tokens")
+
+
+def _over_token_limit(headers: Mapping[str, str] | None, prompt_tokens: int) -> bool:
+    h = normalise_headers(headers)
+    limits = [int(h[n]) for n in _TOKEN_LIMITS if h.get(n, "").strip().isdigit()]
+    return any(0 < limit < prompt_tokens for limit in limits)
 
 
 def _classify_bad_request(info: ErrorInfo, translated: bool) -> ErrorClass:

@@ -8,7 +8,8 @@ the server's reset hint into seconds to wait.
 Reset-hint sources, in this order (§3.5 and §5 "Global rules"); the first source that yields a
 parseable value wins, garbage in one source (``retry-after: soon``) falls through to the next:
 
-1. ``retry-after-ms`` (Azure, read first by the OpenAI SDK): milliseconds, e.g. ``4321``.
+1. ``retry-after-ms`` (Azure, read first by the OpenAI SDK), then ``x-ms-retry-after-ms`` (Azure's
+   older name, read by Portkey between the two, §3.5): milliseconds, e.g. ``4321``.
 2. ``retry-after``: seconds (``7``, ``1.5``) or an HTTP-date (``Wed, 21 Oct 2026 07:28:00 GMT``).
 3. Reset headers: OpenAI ``x-ratelimit-reset-{requests,tokens}`` (Go durations ``6m0s``, ``500ms``,
    ``1m30s``), Anthropic ``anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-reset``
@@ -153,10 +154,11 @@ def parse_reset_value(text: str, now: float) -> float | None:
 
 
 def _ms_header(h: dict[str, str]) -> float | None:
-    raw = h.get("retry-after-ms")
-    if raw is None or not _NUMBER.match(raw.strip()):
-        return None
-    return float(raw) / 1000.0
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        raw = h.get(name)
+        if raw is not None and _NUMBER.match(raw.strip()):
+            return float(raw) / 1000.0
+    return None
 
 
 def _retry_after_header(h: dict[str, str], now: float) -> float | None:

@@ -7,7 +7,8 @@ the bytes, ``images.py``; https URL -> url source, fetched by Anthropic) / ``doc
 URL) blocks; assistant ``tool_calls`` become ``tool_use`` blocks after the
 text; consecutive ``tool`` messages become ``tool_result`` blocks at the start of the next user
 turn. Same-role turns are merged; a conversation starting with the assistant gets a minimal user
-turn. Tool ids are kept when they match ``[a-zA-Z0-9_-]{1,64}`` and otherwise rewritten the same
+turn; a final assistant message is a prefill (its trailing whitespace trimmed, which Anthropic
+requires). Tool ids are kept when they match ``[a-zA-Z0-9_-]{1,64}`` and otherwise rewritten the same
 way on both sides, collision-free (:func:`anthropic_tool_id`).
 
 Parameters: ``max_tokens`` is required (the request's cap, else ``min(target.max_output_tokens,
@@ -45,6 +46,7 @@ DEFAULT_MAX_TOKENS = 4096
 JSON_TOOL = "json_tool_call"
 _ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
 MAX_TOOL_ID = 64
+EMPTY_TEXT_NOTE = f"{P}: whitespace-only text parts not sent (Anthropic rejects them)"
 
 # Fields handled below, or deliberately not sent without a note (our own routing data, streaming).
 _HANDLED = {"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k",
@@ -183,8 +185,22 @@ def _tool_choice(choice: Any, extra: dict[str, Any], notes: list[str]) -> dict[s
 
 def _turns(messages: list[ChatMessage], notes: list[str]) -> list[Turn]:
     turns = [_turn(m, notes) for m in messages]
-    return shape_turns(turns, is_result=lambda b: b.get("type") == "tool_result",
-                       filler={"type": "text", "text": FILLER_TEXT}, notes=notes, protocol=P)
+    shaped = shape_turns(turns, is_result=lambda b: b.get("type") == "tool_result",
+                         filler={"type": "text", "text": FILLER_TEXT}, notes=notes, protocol=P)
+    _trim_prefill(shaped, notes)
+    return shaped
+
+
+def _trim_prefill(turns: list[Turn], notes: list[str]) -> None:
+    """A final assistant turn is a prefill, and Anthropic rejects one that ends with whitespace
+    ("final assistant content cannot end with trailing whitespace"): trim its last text block."""
+    last = turns[-1] if turns and turns[-1].role == "assistant" else None
+    if last is None or not last.blocks or last.blocks[-1].get("type") != "text":
+        return
+    text = last.blocks[-1]["text"]
+    if text != text.rstrip():
+        last.blocks[-1] = {**last.blocks[-1], "text": text.rstrip()}
+        notes.append(f"{P}: trailing whitespace trimmed from the assistant prefill")
 
 
 def _turn(msg: ChatMessage, notes: list[str]) -> Turn:
@@ -213,6 +229,8 @@ def _content_blocks(content: str | list[dict[str, Any]] | None, notes: list[str]
             text = str(part.get("text") or part.get("refusal") or "")
             if text.strip():                  # Anthropic rejects empty and whitespace-only text blocks
                 blocks.append({"type": "text", "text": text})
+            elif text and EMPTY_TEXT_NOTE not in notes:
+                notes.append(EMPTY_TEXT_NOTE)
         elif kind == "image_url":
             blocks.extend(_image(part.get("image_url") or {}, notes))
         elif kind == "file" and (doc := _document(part.get("file") or {})):

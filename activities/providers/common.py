@@ -37,6 +37,7 @@ from activities.providers.http import CONNECT_TIMEOUT_S
 from core.chat import ChatResponse, ToolCall
 from core.classify import Classified, classify_http, classify_success_body
 from core.errors import ErrorClass
+from core.tokens import estimate_prompt_tokens
 
 
 class WireRequest(NamedTuple):
@@ -102,7 +103,8 @@ class HttpAdapter:
         wire = self.build_request(call)
         meta = ResponseMeta.new(time.time())
         status, headers, raw, ttft_ms = await post_json(client, wire, call.timeout_s)
-        data = decode_answer(self.protocol, status, headers, raw, translated=self.translated(call))
+        data = decode_answer(self.protocol, status, headers, raw, translated=self.translated(call),
+                             prompt_tokens=estimate_prompt_tokens(call.request))
         response = self.parse_response(data, call, meta)
         upstream = _upstream_id(data, headers)
         return AdapterResult(response=response, ttft_ms=ttft_ms,
@@ -144,11 +146,13 @@ async def _read_body(resp: httpx.Response) -> bytes:
 
 
 def decode_answer(protocol: str, status: int, headers: httpx.Headers | dict[str, str], raw: bytes, *,
-                  translated: bool | None = None, now: float | None = None) -> Any:
-    """A usable success body as JSON, or raise the classified :class:`ProviderError`."""
+                  translated: bool | None = None, now: float | None = None, prompt_tokens: int | None = None) -> Any:
+    """A usable success body as JSON, or raise the classified :class:`ProviderError`
+    (``prompt_tokens``: the request's estimate, see ``classify_http``)."""
     now = time.time() if now is None else now
     if not 200 <= status < 300:
-        raise error_from(classify_http(protocol, status, headers, raw, now=now, translated=translated), status)
+        raise error_from(classify_http(protocol, status, headers, raw, now=now, translated=translated,
+                                       prompt_tokens=prompt_tokens), status)
     try:
         data = json.loads(raw)
     except ValueError:

@@ -8,7 +8,8 @@ data) is sent only with ``store: true``; temperature/top_p/top_k are dropped, wi
 targets without the ``sampling`` capability (reasoning models reject them, §0 #2); Gemini
 ``extra_content`` on tool calls is kept only for Google's OpenAI-compatible endpoint;
 Mistral-hosted targets get Mistral's dialect (``mistral_dialect.py``); base64 images are checked and
-labelled with the media type of their bytes (``images.py``). Auth: ``Authorization:
+labelled with the media type of their bytes (``images.py``); JSON mode without the word "json" in
+any message gets a system message asking for JSON (OpenAI rejects it otherwise, §0 #18). Auth: ``Authorization:
 Bearer <key>`` (omitted without a key).
 
 Response: choices, messages and tool calls are copied into :class:`core.chat.ChatResponse`
@@ -59,6 +60,7 @@ _HOSTED = ("api.openai.com", "openai.azure.com", "mistral.ai", "googleapis.com")
 #: Silent-truncation check: prompt estimate at least this many tokens, reported below this share.
 TRUNCATION_MIN_ESTIMATE = 1024
 TRUNCATION_RATIO = 0.5
+JSON_INSTRUCTION = "Respond in JSON."
 
 
 def build_request(call: ProviderCall) -> WireRequest:
@@ -101,7 +103,23 @@ def _body(call: ProviderCall, notes: list[str]) -> dict[str, Any]:
             for tc in msg.get("tool_calls") or []:
                 tc.pop("extra_content", None)
     _check_images(body["messages"], notes)
+    _json_word(body, notes)
     return body
+
+
+def _json_word(body: dict[str, Any], notes: list[str]) -> None:
+    """OpenAI rejects ``response_format: json_object`` unless a message contains the word "json"
+    (providers.md §0 #18); a request translated from another dialect often lacks it, so a system
+    message asking for JSON is put first."""
+    if (body.get("response_format") or {}).get("type") != "json_object":
+        return
+    texts = [m.get("content") for m in body["messages"]]
+    flat = " ".join(t if isinstance(t, str) else " ".join(str(p.get("text", "")) for p in t if isinstance(p, dict))
+                    for t in texts if t)
+    if "json" not in flat.lower():
+        body["messages"].insert(0, {"role": "system", "content": JSON_INSTRUCTION})
+        notes.append(f"{P}: no message mentions JSON, which json_object mode requires; added a system message "
+                     f"{JSON_INSTRUCTION!r}")
 
 
 def _check_images(messages: list[dict[str, Any]], notes: list[str]) -> None:

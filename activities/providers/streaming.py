@@ -34,6 +34,7 @@ from activities.providers.streaming_anthropic import AnthropicStreamParser
 from activities.providers.streaming_gemini import GeminiStreamParser
 from activities.providers.streaming_openai import OpenAIStreamParser
 from core.errors import ErrorClass
+from core.tokens import estimate_prompt_tokens
 
 PARSERS: dict[str, type[StreamParser]] = {"openai": OpenAIStreamParser, "anthropic": AnthropicStreamParser,
                                           "gemini": GeminiStreamParser}
@@ -71,7 +72,7 @@ async def stream_complete(adapter: HttpAdapter, client: httpx.AsyncClient, call:
             if not 200 <= resp.status_code < 300:
                 raw = await resp.aread()
                 decode_answer(adapter.protocol, resp.status_code, resp.headers, raw,
-                              translated=adapter.translated(call))
+                              translated=adapter.translated(call), prompt_tokens=estimate_prompt_tokens(call.request))
             parser = stream_parser(adapter.protocol, call, resp.headers, translated=adapter.translated(call),
                                    meta=ResponseMeta.new(time.time()))
             ttft_ms = await _pump(resp, parser, started, on_delta)

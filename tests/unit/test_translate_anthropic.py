@@ -374,3 +374,13 @@ async def test_pause_turn_is_flagged(make_call: Callable[..., ProviderCall]) -> 
             {"role": "user", "content": "x"}]}))
     assert result.response.choices[0].finish_reason == "stop"
     assert any("pause_turn" in n for n in result.notes)
+
+
+def test_prefill_trailing_whitespace_is_trimmed(body_of: Callable[..., Any]) -> None:
+    """Anthropic rejects a final assistant turn ending in whitespace."""
+    body, notes = body_of({"messages": [{"role": "user", "content": "Name a colour."},
+                                        {"role": "assistant", "content": [{"type": "text", "text": "The colour is "},
+                                                                          {"type": "text", "text": "  "}]}]})
+    assert body["messages"][-1] == {"role": "assistant", "content": [{"type": "text", "text": "The colour is"}]}
+    assert "anthropic: trailing whitespace trimmed from the assistant prefill" in notes
+    assert "anthropic: whitespace-only text parts not sent (Anthropic rejects them)" in notes

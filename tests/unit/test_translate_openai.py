@@ -48,7 +48,8 @@ def completion(message: dict[str, Any], finish: str | None = "stop", usage: dict
 
 def test_body_is_the_callers_with_the_target_model(make_call: Callable[..., ProviderCall],
                                                    fits: Callable[[Any, Any], None]) -> None:
-    request = {"model": "gateway-alias", "messages": HISTORY, "tools": [TOOL], "tool_choice": "auto",
+    messages = [{"role": "system", "content": "Be brief; answer in JSON."}, *HISTORY[1:]]
+    request = {"model": "gateway-alias", "messages": messages, "tools": [TOOL], "tool_choice": "auto",
                "temperature": 0.2, "max_completion_tokens": 300, "seed": 3, "stop": ["END"],
                "response_format": {"type": "json_object"}, "logprobs": True, "top_logprobs": 2,
                "parallel_tool_calls": False, "user": "u1", "service_tier": "auto"}
@@ -289,3 +290,16 @@ async def test_http_client_never_retries() -> None:
         assert client.follow_redirects is False
     finally:
         await client.aclose()
+
+
+def test_json_mode_without_the_word_json_gets_a_system_message(make_call: Callable[..., ProviderCall]) -> None:
+    """OpenAI rejects json_object mode when no message says "json" (providers.md §0 #18); requests
+    written for another provider often do not."""
+    request = {"messages": [{"role": "user", "content": "List three planets."}],
+               "response_format": {"type": "json_object"}}
+    wire = build_request(make_call("openai", request))
+    assert wire.body["messages"][0] == {"role": "system", "content": "Respond in JSON."}
+    assert any("json_object mode requires" in n for n in wire.notes)
+    request["messages"] = [{"role": "user", "content": [{"type": "text", "text": "Planets as Json please"}]}]
+    wire = build_request(make_call("openai", request))
+    assert len(wire.body["messages"]) == 1 and wire.notes == []
