@@ -20,11 +20,13 @@ Entity workflow (STYLE.md; ``shared/TEMPORAL.md`` 2.1-2.4, recommendations 6-8),
 
 Why plan + attempts as local activities inside the update handler rather than a child
 ``AIRequestWorkflow`` per turn: a turn on a cached conversation costs ~13 ms of Temporal overhead
-this way (update + local activities in one workflow task, ``shared/TEMPORAL.md`` section 0), while a
-child workflow adds a start, its own workflow tasks and a completion event round trip (~35-50 ms
-more per turn on the dev server, and a second history per turn). The loop is shared code, so
-nothing is duplicated; the price is that local activities re-run if a worker dies mid-task (the
-provider call of that turn may be paid twice; only the recorded answer counts).
+this way (update + local activity in one workflow task, ``shared/TEMPORAL.md`` section 0), while a
+child workflow adds a start, its own workflow tasks and a completion event round trip, and a second
+history per turn that would carry the whole conversation as input. ``bench/conversation.py``
+measured the child-workflow design at 1.8-2.3x the added p50 latency of this one on the 2-core dev
+box. The loop is shared code (``workflows/chain.py``), so nothing is duplicated; the price is that
+local activities re-run if a worker dies mid-task (that turn's provider call may be paid twice;
+only the recorded answer counts).
 
 Deterministic: time from ``workflow.time()``; I/O only through activities.
 """
