@@ -77,8 +77,8 @@ class Figures:
 
 
 async def measure(send: Callable[[], Awaitable[float | None]], n: int, concurrency: int) -> Figures:
-    """``n`` requests from ``concurrency`` workers after ``2 x concurrency`` warm-up requests."""
-    await asyncio.gather(*(send() for _ in range(2 * concurrency)), return_exceptions=True)
+    """``n`` requests from ``concurrency`` workers after ``max(10, 2 x concurrency)`` warm-up requests."""
+    await asyncio.gather(*(send() for _ in range(max(10, 2 * concurrency))), return_exceptions=True)
     lat: list[float] = []
     extra: list[float] = []
     errors = 0
