@@ -17,8 +17,12 @@ to 0..1), ``top_p`` and ``top_k`` only for targets with the ``sampling`` capabil
 2.x no longer lists them; the newest models reject them, §0 #2); ``user`` -> ``metadata.user_id``;
 ``tool_choice`` / ``parallel_tool_calls`` per the §4.1 table; JSON mode and ``json_schema`` -> a
 forced ``json_tool_call`` tool whose input the adapter returns as the content (LiteLLM's approach,
-§4.1). Not supported and dropped with a trace note: ``n`` > 1, ``seed``, ``logprobs``,
-``top_logprobs``, penalties, ``logit_bias`` and every other OpenAI-only field.
+§4.1; beside the caller's own tools see :func:`_json_choice`). ``output_config.format`` is not
+used: Anthropic documents its schema support as a subset (no numeric or string bounds,
+``additionalProperties`` only false), so common caller schemas would be refused with a 400, while a
+tool's ``input_schema`` takes any JSON Schema object. Not supported and dropped with a trace note:
+``n`` > 1, ``seed``, ``logprobs``, ``top_logprobs``, penalties, ``logit_bias`` and every other
+OpenAI-only field.
 """
 
 from __future__ import annotations
@@ -144,16 +148,28 @@ def _tools(req: ChatRequest, notes: list[str]) -> dict[str, Any]:
         schema, _ = json_tool_schema(req)
         tools.append({"name": JSON_TOOL, "description": "Respond with JSON matching this schema.",
                       "input_schema": schema})
-        if len(tools) == 1:
-            choice = {"type": "tool", "name": JSON_TOOL}
-        else:
-            notes.append(f"{P}: JSON output requested alongside tools; {JSON_TOOL} offered, not forced")
-        notes.append(f"{P}: response_format mapped to forced tool {JSON_TOOL}")
+        choice = _json_choice(choice, len(tools) > 1, notes)
     if not tools:
         if choice is not None:
             notes.append(f"{P}: tool_choice dropped (no tools)")
         return {}
     return {"tools": tools, **({"tool_choice": choice} if choice else {})}
+
+
+def _json_choice(choice: dict[str, Any] | None, other_tools: bool, notes: list[str]) -> dict[str, Any] | None:
+    """The ``tool_choice`` of a JSON request. Alone, or when the caller's tools may not be called
+    (``none``), the JSON tool is forced. Beside the caller's tools with ``auto``: ``any``, so the model
+    either calls a tool or answers through the JSON tool (OpenAI's "a tool call or JSON content");
+    ``required`` or a named tool keep the caller's choice."""
+    parallel = {"disable_parallel_tool_use": True} if (choice or {}).get("disable_parallel_tool_use") else {}
+    if not other_tools or (choice or {}).get("type") == "none":
+        notes.append(f"{P}: response_format mapped to forced tool {JSON_TOOL}")
+        return {"type": "tool", "name": JSON_TOOL}
+    if choice is None or choice.get("type") == "auto":
+        notes.append(f"{P}: response_format beside tools: tool_choice any (a tool call, or JSON through {JSON_TOOL})")
+        return {"type": "any", **parallel}
+    notes.append(f"{P}: response_format beside a required tool call: {JSON_TOOL} offered, not forced")
+    return choice
 
 
 def _tool(tool: dict[str, Any], notes: list[str]) -> dict[str, Any] | None:

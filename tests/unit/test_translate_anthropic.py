@@ -384,3 +384,16 @@ def test_prefill_trailing_whitespace_is_trimmed(body_of: Callable[..., Any]) -> 
     assert body["messages"][-1] == {"role": "assistant", "content": [{"type": "text", "text": "The colour is"}]}
     assert "anthropic: trailing whitespace trimmed from the assistant prefill" in notes
     assert "anthropic: whitespace-only text parts not sent (Anthropic rejects them)" in notes
+
+
+@pytest.mark.parametrize(("choice", "expected"), [
+    (None, {"type": "any"}), ("auto", {"type": "any"}), ("none", {"type": "tool", "name": "json_tool_call"}),
+    ("required", {"type": "any"}),
+    ({"type": "function", "function": {"name": "get_weather"}}, {"type": "tool", "name": "get_weather"})])
+def test_json_beside_the_callers_tools(body_of: Callable[..., Any], choice: Any, expected: dict[str, Any]) -> None:
+    """JSON with tools: the model calls a tool or answers through json_tool_call, never free text."""
+    request = {"messages": [{"role": "user", "content": "Weather as JSON?"}], "tools": [TOOL],
+               "response_format": {"type": "json_object"}, **({"tool_choice": choice} if choice else {})}
+    body, notes = body_of(request)
+    assert body["tool_choice"] == expected and [t["name"] for t in body["tools"]] == ["get_weather", "json_tool_call"]
+    assert any("json_tool_call" in n for n in notes)
