@@ -7,7 +7,8 @@ simulator at a fixed latency (``--latency-ms``, median; p99 = 1.3x). This proces
 1. **Batch alone**: ``--items`` items at ``--concurrency`` -> items/s, and the largest history of
    one run of the batch workflow (continue-as-new keeps it bounded whatever the batch size).
 2. **Interactive latency**: sequential requests (``SwitchyardClient.submit``, 50 ms apart) -> p50
-   and p99 in ms, measured alone, then while a batch runs in three layouts:
+   and p99 in ms, per layout measured alone and then while a batch runs (back to back, so each
+   ratio compares measurements minutes apart on a shared box). Layouts:
    - *shared queue*: the batch's children on the interactive request queue at the same priority
      (what you get without a batch queue);
    - *own queue, priority 4*: the default, one worker process serving both queues;
@@ -161,51 +162,54 @@ async def main(a: argparse.Namespace) -> None:
                 await engine.dispose()
 
 
+#: name -> (label, workers as (request queue, batch queue or None), batch options)
+LAYOUTS: dict[str, tuple[str, list[tuple[str, str | None]], dict[str, Any]]] = {
+    "shared": ("batch on the request queue, same priority", [("rq", "bq")], {"child_task_queue": "rq", "priority": 3}),
+    "own": ("batch on its own queue, priority 4 (default)", [("rq", "bq")], {}),
+    "split": ("batch on its own queue and worker process", [("rq", None), ("idle", "bq")], {}),
+}
+
+
 async def run_all(a: argparse.Namespace, client: Client, store: BatchStore, tmp: Path, penv: dict[str, str]) -> None:
-    rq, bq = "bench-requests", "bench-batch"
-    sy, bc = SwitchyardClient(client, rq), BatchClient(client, store, bq)
-    lat: dict[str, list[float]] = {}
-    rates: dict[str, float] = {}
-    both = WorkerProc(tmp, penv, rq, bq)
-    try:
-        await both.wait_ready()
-        await interactive(sy, None, 10)  # warm-up
-        rates["alone"], batch_id = await run_batch(bc, tmp, a.items, a.concurrency)
-        events, runs = await largest_run(client, batch_id)
-        lat["alone"] = await interactive(sy, None, a.requests)
-        lat["shared"], rates["shared"] = await with_batch(bc, sy, tmp, a.items, a.concurrency, a.requests,
-                                                          child_task_queue=rq, priority=3)
-        lat["own"], rates["own"] = await with_batch(bc, sy, tmp, a.items, a.concurrency, a.requests)
-    finally:
-        both.stop()
-    req_only, batch_only = WorkerProc(tmp, penv, rq, None), WorkerProc(tmp, penv, "bench-idle", bq)
-    try:
-        await asyncio.gather(req_only.wait_ready(), batch_only.wait_ready())
-        lat["split"], rates["split"] = await with_batch(bc, sy, tmp, a.items, a.concurrency, a.requests)
-    finally:
-        req_only.stop()
-        batch_only.stop()
-    report(a, rates, lat, events, runs)
+    """Throughput first (default layout), then per layout: interactive alone, then with a batch,
+    back to back, so each ratio compares measurements taken minutes apart at most."""
+    queues = {"rq": "bench-requests", "bq": "bench-batch", "idle": "bench-idle"}
+    sy, bc = SwitchyardClient(client, queues["rq"]), BatchClient(client, store, queues["bq"])
+    results: dict[str, tuple[list[float], list[float], float]] = {}
+    throughput: tuple[float, int, int] = (0.0, 0, 0)
+    for name, (_, workers, options) in LAYOUTS.items():
+        procs = [WorkerProc(tmp, penv, queues[r], queues[b] if b else None) for r, b in workers]
+        try:
+            await asyncio.gather(*(p.wait_ready() for p in procs))
+            await interactive(sy, None, 10)  # warm-up
+            if name == "own":
+                rate, batch_id = await run_batch(bc, tmp, a.items, a.concurrency)
+                throughput = (rate, *await largest_run(client, batch_id))
+            alone = await interactive(sy, None, a.requests)
+            opts = {k: queues.get(v, v) if isinstance(v, str) else v for k, v in options.items()}
+            busy, rate = await with_batch(bc, sy, tmp, a.items, a.concurrency, a.requests, **opts)
+            results[name] = (alone, busy, rate)
+        finally:
+            for p in procs:
+                p.stop()
+    report(a, throughput, results)
 
 
-def report(a: argparse.Namespace, rates: dict[str, float], lat: dict[str, list[float]], events: int,
-           runs: int) -> None:
+def report(a: argparse.Namespace, throughput: tuple[float, int, int],
+           results: dict[str, tuple[list[float], list[float], float]]) -> None:
+    rate, events, runs = throughput
     print(f"\nbench/batch: embedded default (dev server on a WAL SQLite file, SQLite database, worker processes), "
-          f"provider latency median {a.latency_ms:.0f} ms, {os.cpu_count()} cores")
-    print(f"batch alone: {a.items} items at concurrency {a.concurrency}: {rates['alone']:.1f} items/s; "
+          f"provider latency median {a.latency_ms:.0f} ms, {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f}")
+    print(f"batch alone: {a.items} items at concurrency {a.concurrency}: {rate:.1f} items/s; "
           f"largest run history {events} events over {runs} run(s)")
-    print(f"\ninteractive latency, sequential requests (ms){'':10}{'p50':>8}{'p99':>8}{'n':>6}{'batch items/s':>15}")
-    names = {"alone": "alone", "shared": "+ batch on the request queue, same priority",
-             "own": "+ batch on its own queue, priority 4", "split": "+ batch on its own queue and worker process"}
-    base = lat["alone"]
-    for key, label in names.items():
-        xs = lat[key]
-        rate = f"{rates[key]:.1f}" if key != "alone" else "-"
-        print(f"  {label:52}{percentile(xs, 50):>8.0f}{percentile(xs, 99):>8.0f}{len(xs):>6}{rate:>15}")
-    print("\nratios to interactive alone (p50 / p99):")
-    for key in ("shared", "own", "split"):
-        print(f"  {names[key]:52}{percentile(lat[key], 50) / percentile(base, 50):>7.2f}x"
-              f"{percentile(lat[key], 99) / percentile(base, 99):>7.2f}x")
+    print("\ninteractive latency, sequential requests (ms): alone -> while a batch runs, and the ratio")
+    print(f"  {'layout':46}{'p50':>14}{'p99':>16}{'p50 x':>8}{'p99 x':>8}{'batch items/s':>15}")
+    for name, (alone, busy, brate) in results.items():
+        p50 = (percentile(alone, 50), percentile(busy, 50))
+        p99 = (percentile(alone, 99), percentile(busy, 99))
+        print(f"  {LAYOUTS[name][0]:46}{p50[0]:>6.0f} -> {p50[1]:>4.0f}{p99[0]:>8.0f} -> {p99[1]:>4.0f}"
+              f"{p50[1] / p50[0]:>8.2f}{p99[1] / p99[0]:>8.2f}{brate:>15.1f}")
 
 
 if __name__ == "__main__":
