@@ -9,7 +9,8 @@ targets without the ``sampling`` capability (reasoning models reject them, §0 #
 ``extra_content`` on tool calls is kept only for Google's OpenAI-compatible endpoint;
 Mistral-hosted targets get Mistral's dialect (``mistral_dialect.py``); base64 images are checked and
 labelled with the media type of their bytes (``images.py``); JSON mode without the word "json" in
-any message gets a system message asking for JSON (OpenAI rejects it otherwise, §0 #18). Auth: ``Authorization:
+any message gets a system message asking for JSON (OpenAI rejects it otherwise, §0 #18); OpenAI
+itself gets at most 4 stop sequences (§0 #17). Auth: ``Authorization:
 Bearer <key>`` (omitted without a key).
 
 Response: choices, messages and tool calls are copied into :class:`core.chat.ChatResponse`
@@ -61,6 +62,7 @@ _HOSTED = ("api.openai.com", "openai.azure.com", "mistral.ai", "googleapis.com")
 TRUNCATION_MIN_ESTIMATE = 1024
 TRUNCATION_RATIO = 0.5
 JSON_INSTRUCTION = "Respond in JSON."
+MAX_OPENAI_STOP = 4
 
 
 def build_request(call: ProviderCall) -> WireRequest:
@@ -104,7 +106,18 @@ def _body(call: ProviderCall, notes: list[str]) -> dict[str, Any]:
                 tc.pop("extra_content", None)
     _check_images(body["messages"], notes)
     _json_word(body, notes)
+    _stop_limit(body, call, notes)
     return body
+
+
+def _stop_limit(body: dict[str, Any], call: ProviderCall, notes: list[str]) -> None:
+    """OpenAI itself takes at most 4 stop sequences (providers.md §0 #17); a longer list, valid for
+    the caller's primary elsewhere (Gemini takes 5), is cut to the first 4 with a note."""
+    stop = body.get("stop")
+    host = (urlparse(call.base_url()).hostname or "").lower()
+    if isinstance(stop, list) and len(stop) > MAX_OPENAI_STOP and host.endswith(("api.openai.com", "openai.azure.com")):
+        body["stop"] = stop[:MAX_OPENAI_STOP]
+        notes.append(f"{P}: only the first {MAX_OPENAI_STOP} of {len(stop)} stop sequences sent (OpenAI's limit)")
 
 
 def _json_word(body: dict[str, Any], notes: list[str]) -> None:

@@ -303,3 +303,11 @@ def test_json_mode_without_the_word_json_gets_a_system_message(make_call: Callab
     request["messages"] = [{"role": "user", "content": [{"type": "text", "text": "Planets as Json please"}]}]
     wire = build_request(make_call("openai", request))
     assert len(wire.body["messages"]) == 1 and wire.notes == []
+
+
+def test_openai_gets_at_most_four_stop_sequences(make_call: Callable[..., ProviderCall]) -> None:
+    request = {"messages": [{"role": "user", "content": "Count"}], "stop": ["5", "6", "7", "8", "9"]}
+    wire = build_request(make_call("openai", request))
+    assert wire.body["stop"] == ["5", "6", "7", "8"] and any("first 4 of 5 stop" in n for n in wire.notes)
+    local = build_request(make_call("openai", request, base_url="http://127.0.0.1:8000/v1"))
+    assert local.body["stop"] == request["stop"] and local.notes == []          # vLLM & co. take more
