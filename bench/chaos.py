@@ -21,7 +21,9 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import tempfile
+from collections import Counter
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
@@ -60,6 +62,7 @@ async def run_system(system_cm: AbstractAsyncContextManager[System], sim: Runnin
                      seconds: float, max_requests: int | None) -> tuple[list[Sample], list[Snapshot], System]:
     async with system_cm as system:
         sim.world.reset()  # the incident starts with the load (and every random stream restarts)
+        load_before = os.getloadavg()[0]
         load, snaps, stop = Load(), [], asyncio.Event()
         sampler = asyncio.create_task(_sample(sim, load, snaps, stop))
         loop = asyncio.get_running_loop()
@@ -68,6 +71,7 @@ async def run_system(system_cm: AbstractAsyncContextManager[System], sim: Runnin
         await run_load(system.send, rate, stop, load, max_requests=max_requests)
         stop.set()
         await sampler
+        system.events_note = f"machine load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} (2 cores)"
         return load.samples, snaps, system
 
 
@@ -91,8 +95,12 @@ async def run_scenario(client: Client, name: str, args: argparse.Namespace) -> d
         fig = figures(samples, snaps, windows, next(iter(sc.targets)), fault_free=fault_free)
         fig.bad_answers = sum(1 for s in samples if s.reply and set(s.reply.flags) & {"foreign_script", "empty",
                                                                                    "repetition", "invalid_json"})
+        fig.notes.append(system.events_note)
         if system.events:
             fig.notes.append(f"{len(system.events)} health transitions")
+        errors = Counter(s.error.split(" (")[0][:60] for s in samples if s.error)
+        if errors:
+            fig.notes.append("failures: " + ", ".join(f"{k} x{n}" for k, n in errors.most_common(4)))
         results[sys_name] = fig
         runs[sys_name] = (samples, snaps)
     png = plot(OUT / f"{name}.png", name, runs, list(sc.targets), fault_windows(sc, scale, seconds))

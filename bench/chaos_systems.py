@@ -46,6 +46,7 @@ class System:
     send: Callable[[int], Awaitable[Reply]]
     views: Callable[[], dict[str, Any]] | None = None
     events: list[Any] = field(default_factory=list)
+    events_note: str = ""
 
 
 def request(i: int) -> ChatRequest:
