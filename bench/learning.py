@@ -77,7 +77,7 @@ PROMPTS = {"support_reply": "Where is my refill order NW-48213? The app says pro
            "json_extraction": "Extract sender, date and amount from: 'Invoice 3 May, ACME Ltd, EUR 1,200'."}
 
 
-def bench_config(base_url: str, period_s: float) -> SwitchyardConfig:
+def bench_config(base_url: str, period_s: float, prior_strength: float) -> SwitchyardConfig:
     """Three targets, one route per task type (same chain), objective = success + quality."""
     providers = {p: {"protocol": p, "base_url": f"{base_url}/r/{{region}}" + ("/v1" if p == "openai" else ""),
                      "api_key_env": None} for p in ("openai", "anthropic", "gemini")}
@@ -90,7 +90,7 @@ def bench_config(base_url: str, period_s: float) -> SwitchyardConfig:
     routes = {t: {"chain": ["openai/gpt-4o", "anthropic/claude-sonnet-4", "gemini/gemini-2.0-flash"],
                   "objective": objective, "deadline_s": 30} for t in PROMPTS}
     data = {"version": 1, "providers": providers, "targets": targets, "routes": routes,
-            "default_route": "support_reply", "learning": {"period_s": period_s}}
+            "default_route": "support_reply", "learning": {"period_s": period_s, "prior_strength": prior_strength}}
     return parse_config(yaml.safe_dump(data), "bench-learning")
 
 
@@ -178,10 +178,11 @@ async def run(args: argparse.Namespace) -> None:
                                                 search_attributes=search_attributes.ALL,
                                                 data_converter=pydantic_data_converter)
     engine = make_engine(db_url)
+    services: Services | None = None
     try:
         async with run_simulator(str(WORLD), port=0) as sim:
-            services = Services(engine=engine, http=make_http_client(),
-                                configs=ConfigHolder.fixed(bench_config(sim.base_url, args.period)),
+            cfg = bench_config(sim.base_url, args.period, args.prior_strength)
+            services = Services(engine=engine, http=make_http_client(), configs=ConfigHolder.fixed(cfg),
                                 outcomes=OutcomeStore(engine), cooldowns=CooldownStore(engine),
                                 payloads=PayloadStore(engine), rankings=RankingCache(RankingStore(engine), check_s=0.2))
             queue = f"bench-learning-{uuid.uuid4().hex[:6]}"
@@ -209,7 +210,9 @@ async def run(args: argparse.Namespace) -> None:
                     print(_row(p, served, failed, leaders[-1], p == change), flush=True)
             summary(history, leaders, truths, change, args.period)
     finally:
-        await services.aclose()
+        if services is not None:
+            await services.aclose()
+        await engine.dispose()
         await env.shutdown()
 
 
@@ -221,6 +224,7 @@ def main() -> None:
     ap.add_argument("--feedback-rate", type=float, default=0.5, help="share of answers that get a vote")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--prior-strength", type=float, default=4.0, help="learning.prior_strength (0: uniform prior)")
     ap.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     asyncio.run(run(ap.parse_args()))
 

@@ -143,7 +143,7 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
     fitting: list[PlanEntry] = []
     skipped: dict[str, str] = {}
     groups, learned, ranking_use = learned_groups(expand_chain(cfg, route_name), (rankings or {}).get(route_name),
-                                                  ranking_draw)
+                                                  ranking_draw, route.learn)
     for pos, group in enumerate(groups, start=1):
         for t, km in _ordered_by_region(group, origin):
             why = _unfit_reason(cfg, t, inp)

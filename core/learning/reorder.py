@@ -102,13 +102,15 @@ def _fmt(score: float | None) -> str:
     return "-" if score is None else f"{score:.3f}"
 
 
-def learned_groups(groups: list[list[TargetConfig]], ranking: Ranking | None, draw: float
+def learned_groups(groups: list[list[TargetConfig]], ranking: Ranking | None, draw: float, learn: str = "on"
                    ) -> tuple[list[list[TargetConfig]], dict[str, list[str]], RankingUse | None]:
     """``(groups, reasons by target, record)`` for ``build_plan``: ``groups`` unchanged without a
-    ranking or with a ``shadow`` one (recorded as not applied), else :func:`apply_ranking`."""
-    if ranking is None:
+    ranking or when the route's ``learn`` is now ``off``; recorded as not applied when the route
+    or the ranking is ``shadow`` (the live config wins over the mode the ranking was written
+    with); else :func:`apply_ranking`."""
+    if ranking is None or learn == "off":
         return groups, {}, None
-    if ranking.mode != "on":
+    if ranking.mode != "on" or learn != "on":
         return groups, {}, shadow_use(ranking)
     order = apply_ranking(groups, ranking, draw)
     return order.groups, order.reasons, order.use

@@ -157,3 +157,15 @@ def test_shares_floor_and_cap() -> None:
     assert shares([0.4, 0.6], 1, 0.02, 1.0) == pytest.approx([0.4, 0.6])
     assert shares([0.2, 0.2, 0.6], 2, 0.02, 0.1) == pytest.approx([0.05, 0.05, 0.9])
     assert sum(shares([0.0] * 40, 0, 0.2, 1.0)) == pytest.approx(1.0)
+
+
+def test_prior_pooled_from_the_targets_other_task_types() -> None:
+    elsewhere = {B: [ArmStats(task_type="other", target=B, periods=[PeriodCounts(age=0, ok=200, votes_up=190,
+                                                                                votes_down=10)])]}
+    s = spec(arm(A), arm(B))
+    stats_now = [stats(A, 100, up=55, down=45), stats(B, 2, up=2)]
+    pooled = compute_ranking(s, stats_now, SETTINGS, seed=5, now=1, others=elsewhere)
+    flat = compute_ranking(s, stats_now, SETTINGS.model_copy(update={"prior_strength": 0}), seed=5, now=1,
+                           others=elsewhere)
+    assert by_target(pooled)[B].score > by_target(flat)[B].score
+    assert pooled.leader() == B and by_target(pooled)[B].share > by_target(flat)[B].share
