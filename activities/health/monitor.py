@@ -5,6 +5,8 @@
   changes at once, with no database round trip.
 - Planning calls :meth:`views`: a dict built from the board, cached for ``view_ttl_s`` (0.2 s) or
   until something changed, so a request costs no query.
+- While this process's event loop lags more than ``MAX_LOOP_LAG_S`` (measured by the sync loop),
+  its own calls' latencies are not fed to the latency detectors: they would measure our queueing.
 - :class:`activities.health.sync.HealthSync` feeds other workers' outcomes, probes and feedback
   into :meth:`observe` / :meth:`vote` and publishes :meth:`snapshot` to the database.
 
@@ -29,6 +31,10 @@ from core.health.view import TargetView
 
 #: How long this worker remembers the keys of outcomes it fed itself (so the database poll skips them).
 OWN_KEYS_S = 120.0
+#: Event-loop lag (s) above which this process's own latency measurements are not trusted: an
+#: overloaded worker measures its own queueing, not the provider (our choice; RESILIENCE.md 6.5
+#: warns that "everyone got slower" must not read as one target's slowdown).
+MAX_LOOP_LAG_S = 0.25
 
 
 class HealthMonitor:
@@ -50,6 +56,8 @@ class HealthMonitor:
         self.starter: Callable[[], Awaitable[None]] | None = None
         self._start_lock = asyncio.Lock()
         self._started = False
+        self.loop_lag_s = 0.0
+        self.latency_skipped = 0
 
     async def ensure_started(self) -> None:
         """Run ``starter`` (resume state from the database, start syncing) once, on first use, so
@@ -106,12 +114,18 @@ class HealthMonitor:
             self._own = {k: t for k, t in self._own.items() if t > now - OWN_KEYS_S}
         s = self.settings(row.target)
         budget = self._budgets.setdefault(row.target, RetryBudget(tokens=s.retry_budget_max_tokens))
+        trusted = self.loop_lag_s <= MAX_LOOP_LAG_S
+        self.latency_skipped += not trusted
         obs = observe(row.target, row.created_at, row.status_class, counts_against_health=row.counts_against_health,
-                      latency_ms=row.latency_ms, ttft_ms=row.ttft_ms, output_tokens=row.completion_tokens,
-                      quality_flags=row.quality_flags)
+                      latency_ms=row.latency_ms if trusted else None, ttft_ms=row.ttft_ms if trusted else None,
+                      output_tokens=row.completion_tokens, quality_flags=row.quality_flags)
         if obs.kind.value in ("ok", "failure"):
             budget.on_result(not obs.failed, s.retry_budget_max_tokens, s.retry_budget_ratio)
         return self.observe(obs)
+
+    def note_loop_lag(self, lag_s: float) -> None:
+        """Record a measurement of this process's event-loop lag (EWMA, weight 0.3)."""
+        self.loop_lag_s = 0.7 * self.loop_lag_s + 0.3 * max(0.0, lag_s)
 
     def is_own(self, workflow_id: str, seq: int, try_no: int) -> bool:
         """Whether this worker already fed the outcome with this key."""

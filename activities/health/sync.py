@@ -76,12 +76,15 @@ class HealthSync:
                 log.warning("final health publish failed: %s", e)
 
     async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 await self.sync_once()
             except (SQLAlchemyError, OSError) as e:
                 log.warning("health sync failed (will retry): %s", e)
+            asked = loop.time()
             await asyncio.sleep(self.interval_s)
+            self.monitor.note_loop_lag(loop.time() - asked - self.interval_s)
 
     async def sync_once(self) -> int:
         """One pass (see module docstring); returns the number of rows fed."""
