@@ -113,3 +113,14 @@ def test_health_table_shows_state_breaker_share_and_reasons() -> None:
     assert "5 consecutive failures" in text
     console.print(health_table({}, now))
     assert "no health published yet" in console.export_text()
+
+
+async def test_an_overloaded_worker_does_not_blame_the_target_for_its_own_lag(services) -> None:
+    w = services()
+    ok = row("wf-lag", "ok")
+    w.monitor.observe_outcome(ok)
+    assert len(w.monitor.board.trackers[PRIMARY].recent.items) == 1
+    for _ in range(10):
+        w.monitor.note_loop_lag(2.0)  # the event loop runs 2 s late: latencies measure our queueing
+    w.monitor.observe_outcome(row("wf-lag", "ok", seq=2))
+    assert len(w.monitor.board.trackers[PRIMARY].recent.items) == 1 and w.monitor.latency_skipped == 1
