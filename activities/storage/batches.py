@@ -155,14 +155,16 @@ class BatchStore:
         ``(batch_id, n, round)`` and set the item's status to it (unless the item already carries
         a later round's result)."""
         now = self._clock()
+        rows = [_result_row(out, text, now) for out, text in outcomes]
+        status = sa.update(batch_items).where(
+            batch_items.c.batch_id == sa.bindparam("b_batch"), batch_items.c.n == sa.bindparam("b_n"),
+            batch_items.c.round <= sa.bindparam("b_round")).values(
+            status=sa.bindparam("b_status"), round=sa.bindparam("b_round"),
+            workflow_id=sa.bindparam("b_wf"), updated_at=now)
         async with self._engine.begin() as conn:
-            for out, text in outcomes:
-                await conn.execute(upsert_stmt(conn, batch_results, _result_row(out, text, now),
-                                               ["batch_id", "n", "round"]))
-                await conn.execute(sa.update(batch_items).where(
-                    batch_items.c.batch_id == out.batch_id, batch_items.c.n == out.n,
-                    batch_items.c.round <= out.round).values(
-                    status=out.status, round=out.round, workflow_id=out.workflow_id, updated_at=now))
+            await conn.execute(upsert_stmt(conn, batch_results, rows, ["batch_id", "n", "round"]))
+            await conn.execute(status, [{"b_batch": o.batch_id, "b_n": o.n, "b_round": o.round,
+                                         "b_status": o.status, "b_wf": o.workflow_id} for o, _ in outcomes])
 
     async def finish(self, batch_id: str) -> BatchCounts:
         """Mark the batch completed; its counts."""
