@@ -12,7 +12,8 @@ simulator at a fixed latency (``--latency-ms``, median; p99 = 1.3x). This proces
    - *shared queue*: the batch's children on the interactive request queue at the same priority
      (what you get without a batch queue);
    - *own queue, priority 4*: the default, one worker process serving both queues;
-   - *own worker*: the batch queue served by a second worker process (the production layout).
+   - *own worker*: the batch queue served by a second worker process (the production layout);
+   - *gentle*: the default layout with the batch at concurrency 5 (the user's throttle).
 
     python -m bench.batch [--items 600] [--concurrency 20] [--latency-ms 200] [--requests 120]
 
@@ -167,6 +168,7 @@ LAYOUTS: dict[str, tuple[str, list[tuple[str, str | None]], dict[str, Any]]] = {
     "shared": ("batch on the request queue, same priority", [("rq", "bq")], {"child_task_queue": "rq", "priority": 3}),
     "own": ("batch on its own queue, priority 4 (default)", [("rq", "bq")], {}),
     "split": ("batch on its own queue and worker process", [("rq", None), ("idle", "bq")], {}),
+    "gentle": ("own queue, priority 4, concurrency 5", [("rq", "bq")], {"concurrency": 5}),
 }
 
 
@@ -187,7 +189,8 @@ async def run_all(a: argparse.Namespace, client: Client, store: BatchStore, tmp:
                 throughput = (rate, *await largest_run(client, batch_id))
             alone = await interactive(sy, None, a.requests)
             opts = {k: queues.get(v, v) if isinstance(v, str) else v for k, v in options.items()}
-            busy, rate = await with_batch(bc, sy, tmp, a.items, a.concurrency, a.requests, **opts)
+            conc = opts.pop("concurrency", a.concurrency)
+            busy, rate = await with_batch(bc, sy, tmp, a.items, conc, a.requests, **opts)
             results[name] = (alone, busy, rate)
         finally:
             for p in procs:
