@@ -148,7 +148,7 @@ class Tracker(BaseModel):
             notes.append(lvl)
             if self.levels.level is Level.HEALTHY:
                 self._fresh_start()
-        ratio = self.latency_ratio(now, s, s.latency_confirm_samples)
+        ratio = self.latency_ratio(now, s, s.latency_confirm_min_samples)  # last 5: sparse at low shares
         share = self.shares.update(now, self.levels.level, self.breaker.state, self.breaker.share_cap(s),
                                    ratio is None or ratio < s.ramp_max_latency_ratio, relapses, s)
         return self._log(now, notes + ([share] if share else []))
