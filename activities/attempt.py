@@ -141,7 +141,8 @@ class AttemptActivities:
             result.response = None
             result.response_ref = await self._payloads.put(t.inp.workflow_id, "chat.completion", body)
         if t.try_no > 1:
-            result.earlier_tries = await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no)
+            result.earlier_tries = await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no,
+                                                                      t.inp.run_id)
         return result
 
     def _failover_flags(self, target: str) -> tuple[str, ...]:
@@ -181,7 +182,7 @@ class AttemptActivities:
         await self._record(self._row(
             t, cls.value, latency, http_status=err.status, retry_after_s=err.retry_after_s,
             counts_against_health=pol.counts_against_health, message=err.message[:500], **row_fields))
-        earlier = (await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no)
+        earlier = (await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no, t.inp.run_id)
                    if t.try_no > 1 and not retry else [])
         details = AttemptFailure(target=t.target.id, error_class=cls.value, status=err.status,
                                  message=err.message[:500], latency_ms=latency, retry_after_s=err.retry_after_s,

@@ -1,9 +1,11 @@
 """Outcome rows: one per provider call, written by the attempt activity.
 
-Idempotent on ``(workflow_id, seq, try_no)``: ``seq`` is the workflow's attempt number (which target
-of the walk), ``try_no`` is Temporal's retry attempt of that activity. When Temporal re-runs an
-activity whose result was never recorded (a worker died mid-task), the re-run overwrites the
-row of the same key, so rows always equal recorded attempts.
+Idempotent on ``(workflow_id, run_id, seq, try_no)``: ``seq`` is the workflow's attempt number
+(which target of the walk), ``try_no`` is Temporal's retry attempt of that activity. When Temporal
+re-runs an activity whose result was never recorded (a worker died mid-task), the re-run
+overwrites the row of the same key, so rows always equal recorded attempts. ``run_id`` keeps a
+new run of the same workflow id (a gateway retry of a failed keyed request, a batch item re-run)
+from overwriting the earlier run's audit rows.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.storage.tables import outcomes
-from activities.storage.upsert import upsert_stmt
+from activities.storage.upsert import upsert_template
 from core.request import AttemptRecord
 
-KEY = ("workflow_id", "seq", "try_no")
+KEY = ("workflow_id", "run_id", "seq", "try_no")
 
 
 class OutcomeRow(BaseModel):
@@ -58,18 +60,19 @@ class OutcomeStore:
         self._engine = engine
 
     async def record(self, row: OutcomeRow) -> None:
-        """Insert the row, or overwrite the row with the same ``(workflow_id, seq, try_no)``."""
+        """Insert the row, or overwrite the row with the same ``(workflow_id, run_id, seq, try_no)``."""
         values: dict[str, Any] = row.model_dump()
         values["message"] = values["message"][:500]
         async with self._engine.begin() as conn:
-            await conn.execute(upsert_stmt(conn, outcomes, values, KEY))
+            await conn.execute(upsert_template(conn.dialect.name, outcomes, KEY), values)
 
-    async def earlier_tries(self, workflow_id: str, seq: int, before_try: int) -> list[AttemptRecord]:
-        """Failed tries ``1..before_try-1`` of one attempt, oldest first, as trace records."""
+    async def earlier_tries(self, workflow_id: str, seq: int, before_try: int,
+                            run_id: str = "") -> list[AttemptRecord]:
+        """Failed tries ``1..before_try-1`` of one attempt of one run, oldest first, as trace records."""
         q = (sa.select(outcomes.c.seq, outcomes.c.try_no, outcomes.c.target, outcomes.c.status_class,
                        outcomes.c.http_status, outcomes.c.latency_ms, outcomes.c.message,
                        outcomes.c.retry_after_s)
-             .where(outcomes.c.workflow_id == workflow_id, outcomes.c.seq == seq,
+             .where(outcomes.c.workflow_id == workflow_id, outcomes.c.run_id == run_id, outcomes.c.seq == seq,
                     outcomes.c.try_no < before_try)
              .order_by(outcomes.c.try_no))
         async with self._engine.connect() as conn:

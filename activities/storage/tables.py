@@ -52,7 +52,7 @@ outcomes = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),  # unix seconds
     # the target's health when the call was made: healthy | degraded | down (revision 0003_health)
     sa.Column("health_state", sa.String(16), nullable=True),
-    sa.UniqueConstraint("workflow_id", "seq", "try_no", name="uq_outcomes_attempt"),
+    sa.UniqueConstraint("workflow_id", "run_id", "seq", "try_no", name="uq_outcomes_attempt"),
     sa.Index("ix_outcomes_task_target_time", "task_type", "target", "created_at"),
     sa.Index("ix_outcomes_target_time", "target", "created_at"),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,3 +25,15 @@ def upsert_stmt(conn: AsyncConnection, table: sa.Table, values: dict[str, Any] |
     return stmt.on_conflict_do_update(index_elements=list(keys),
                                       set_={c: getattr(stmt.excluded, c) for c in cols},
                                       where=where(stmt.excluded) if where is not None else None)
+
+
+@lru_cache(maxsize=64)
+def upsert_template(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
+    """An ``INSERT ... ON CONFLICT (keys) DO UPDATE`` of every other column, built once per
+    dialect and table and executed with a parameter dict (``conn.execute(stmt, values)``), so
+    SQLAlchemy compiles it once instead of on every call (hot path: one outcome row per call)."""
+    mod = postgresql if dialect == "postgresql" else sqlite
+    stmt = mod.insert(table)
+    cols = [c.name for c in table.columns if c.name not in keys and not c.primary_key]
+    return stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={c: getattr(stmt.excluded, c) for c in cols})
