@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("message", sa.String(500), nullable=False, server_default=""),
         sa.Column("created_at", sa.Float, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_outcomes"),
-        sa.UniqueConstraint("workflow_id", "run_id", "seq", "try_no", name="uq_outcomes_attempt"),
+        sa.UniqueConstraint("workflow_id", "seq", "try_no", name="uq_outcomes_attempt"),
     )
     op.create_index("ix_outcomes_task_target_time", "outcomes", ["task_type", "target", "created_at"])
     op.create_index("ix_outcomes_target_time", "outcomes", ["target", "created_at"])
