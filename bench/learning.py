@@ -80,7 +80,7 @@ PROMPTS = {"support_reply": "Where is my refill order NW-48213? The app says pro
 def bench_config(base_url: str, period_s: float, prior_strength: float) -> SwitchyardConfig:
     """Three targets, one route per task type (same chain), objective = success + quality."""
     providers = {p: {"protocol": p, "base_url": f"{base_url}/r/{{region}}" + ("/v1" if p == "openai" else ""),
-                     "api_key_env": None} for p in ("openai", "anthropic", "gemini")}
+                     "api_key_env": None, "send_task_type": True} for p in ("openai", "anthropic", "gemini")}
     targets = [{"provider": "openai", "model": "gpt-4o", "region": "us-east", "price": {"input": 2.5, "output": 10}},
                {"provider": "anthropic", "model": "claude-sonnet-4", "region": "us-east",
                 "price": {"input": 3, "output": 15}},

@@ -58,6 +58,7 @@ class ProviderConfig(_Strict):
     base_url: str
     api_key_env: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
+    send_task_type: bool = False  # send x-switchyard-task-type (the simulator's task profiles)
 
     @field_validator("base_url")
     @classmethod

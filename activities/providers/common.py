@@ -187,10 +187,12 @@ TASK_TYPE_HEADER = "x-switchyard-task-type"
 
 def base_headers(call: ProviderCall) -> dict[str, str]:
     """``content-type``, the provider's configured headers, and ``x-switchyard-task-type`` when the
-    request's ``metadata`` names a ``task_type``. Auth headers are added by each adapter."""
+    provider opts in (``send_task_type``, set for the simulator, which picks its task profile by
+    it; real providers are not told route names) and the request's ``metadata`` names a
+    ``task_type``. Auth headers are added by each adapter."""
     headers = {"content-type": "application/json", **call.provider.headers}
     task_type = (call.request.metadata or {}).get("task_type")
-    if task_type:
+    if task_type and call.provider.send_task_type:
         headers[TASK_TYPE_HEADER] = task_type
     return headers
 

@@ -85,12 +85,14 @@ def assert_fits(value: Any, tp: Any) -> None:
 
 def build_call(protocol: str, request: ChatRequest | dict[str, Any], *, base_url: str | None = None,
                model: str = "model-x", api_key: str | None = "sk-test", headers: dict[str, str] | None = None,
-               max_output_tokens: int = 8192, timeout_s: float = 10.0) -> ProviderCall:
+               max_output_tokens: int = 8192, timeout_s: float = 10.0,
+               send_task_type: bool = False) -> ProviderCall:
     """A ``ProviderCall`` for tests; ``base_url`` defaults to the protocol's public API."""
     defaults = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com",
                 "gemini": "https://generativelanguage.googleapis.com"}
     req = request if isinstance(request, ChatRequest) else ChatRequest.model_validate(request)
-    provider = ProviderConfig(protocol=protocol, base_url=base_url or defaults[protocol], headers=headers or {})
+    provider = ProviderConfig(protocol=protocol, base_url=base_url or defaults[protocol], headers=headers or {},
+                              send_task_type=send_task_type)
     target = TargetConfig(provider="p", model=model, max_output_tokens=max_output_tokens)
     return ProviderCall(target=target, provider=provider, api_key=api_key, request=req, timeout_s=timeout_s)
 

@@ -241,7 +241,8 @@ def test_json_schema_that_is_not_an_object_is_wrapped(make_call: Callable[..., P
 
 def test_headers(make_call: Callable[..., ProviderCall]) -> None:
     request = {"messages": [{"role": "user", "content": "x"}], "metadata": {"task_type": "support_reply"}}
-    wire = build_request(make_call("anthropic", request, headers={"anthropic-beta": "feature-x"}))
+    wire = build_request(make_call("anthropic", request, headers={"anthropic-beta": "feature-x"},
+                                   send_task_type=True))
     assert wire.url == "https://api.anthropic.com/v1/messages"
     assert wire.headers["x-api-key"] == "sk-test" and wire.headers["anthropic-version"] == "2023-06-01"
     assert wire.headers["anthropic-beta"] == "feature-x"

@@ -65,9 +65,12 @@ def test_body_is_the_callers_with_the_target_model(make_call: Callable[..., Prov
 def test_stream_metadata_and_keyless(make_call: Callable[..., ProviderCall]) -> None:
     request = {"messages": [{"role": "user", "content": "x"}], "stream": True,
                "stream_options": {"include_usage": True}, "metadata": {"task_type": "support"}}
-    wire = build_request(make_call("openai", request, base_url="http://localhost:11434/v1", api_key=None))
+    wire = build_request(make_call("openai", request, base_url="http://localhost:11434/v1", api_key=None,
+                                   send_task_type=True))
     assert not {"stream", "stream_options", "metadata"} & set(wire.body)
     assert "authorization" not in wire.headers and wire.headers["x-switchyard-task-type"] == "support"
+    private = build_request(make_call("openai", request))  # real providers are not told route names
+    assert "x-switchyard-task-type" not in private.headers
     assert any("stream=true" in n for n in wire.notes)
     stored = build_request(make_call("openai", {**request, "store": True}))
     assert stored.body["metadata"] == {"task_type": "support"}
