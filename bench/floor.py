@@ -18,7 +18,18 @@ async def echo(text: str) -> str:
 
 @workflow.defn(name="BenchFloorWorkflow")
 class FloorWorkflow:
-    """One local activity, nothing else (the measured floor in ``shared/TEMPORAL.md`` section 0)."""
+    """One local activity, nothing else (the measured floor in ``shared/TEMPORAL.md`` section 0),
+    in the default workflow sandbox."""
+
+    @workflow.run
+    async def run(self, text: str) -> str:
+        return await workflow.execute_local_activity("bench.echo", text,
+                                                     start_to_close_timeout=timedelta(seconds=5))
+
+
+@workflow.defn(name="BenchFloorUnsandboxedWorkflow", sandboxed=False)
+class UnsandboxedFloorWorkflow:
+    """The same floor outside the sandbox, like ``AIRequestWorkflow`` (like-for-like comparison)."""
 
     @workflow.run
     async def run(self, text: str) -> str:

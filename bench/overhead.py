@@ -7,7 +7,8 @@ sequential requests for latency and concurrent ones for throughput:
 - **direct**: one HTTP call to the simulator's OpenAI endpoint (the provider's own time);
 - **switchyard**: the same request as an ``AIRequestWorkflow`` (planning + one attempt + outcome
   row + search attributes), started eagerly;
-- **floor**: ``bench/floor.py``, a workflow with one local activity that does nothing.
+- **floor**: ``bench/floor.py``, a workflow with one local activity that does nothing, in the
+  default sandbox; and the same workflow unsandboxed, as ``AIRequestWorkflow`` runs (like for like).
 
 Added latency = switchyard - direct, per percentile. Goal (issue "Durable request path"):
 p50 added latency within 1.5x the floor's p50.
@@ -32,7 +33,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bench.floor import FloorWorkflow, echo
+from bench.floor import FloorWorkflow, UnsandboxedFloorWorkflow, echo
 from core import search_attributes
 from core.chat import ChatRequest
 from core.request import RequestInput
@@ -115,7 +116,8 @@ async def run_all(client: Client, base_url: str, db: str, n: int, concurrency: i
     inp = RequestInput(request=ChatRequest.model_validate({"messages": MESSAGES, "max_tokens": 200}),
                        task_type="support_reply")
     async with httpx.AsyncClient(base_url=base_url) as http, build_worker(client, services, queue), \
-            Worker(client, task_queue=queue + "-floor", workflows=[FloorWorkflow], activities=[echo]):
+            Worker(client, task_queue=queue + "-floor", workflows=[FloorWorkflow, UnsandboxedFloorWorkflow],
+                   activities=[echo]):
         async def direct() -> None:
             r = await http.post("/r/us-east/v1/chat/completions", json={"model": "gpt-4o", "messages": MESSAGES,
                                                                          "max_tokens": 200})
@@ -127,7 +129,11 @@ async def run_all(client: Client, base_url: str, db: str, n: int, concurrency: i
         async def floor() -> None:
             await client.execute_workflow(FloorWorkflow.run, "x", id=f"floor-{uuid.uuid4().hex}",
                                           task_queue=queue + "-floor", request_eager_start=True)
-        results = await measure_all({"direct": direct, "switchyard": through, "floor": floor}, n, concurrency)
+        async def floor_unsandboxed() -> None:
+            await client.execute_workflow(UnsandboxedFloorWorkflow.run, "x", id=f"floor-{uuid.uuid4().hex}",
+                                          task_queue=queue + "-floor", request_eager_start=True)
+        results = await measure_all({"direct": direct, "switchyard": through, "floor": floor,
+                                     "floor unsandboxed": floor_unsandboxed}, n, concurrency)
     await services.aclose()
     return results
 
@@ -137,11 +143,13 @@ def print_table(r: dict[str, dict[str, float]], n: int, concurrency: int) -> Non
     print(f"\nbench/overhead: {n} sequential requests per case for latency (5 interleaved rounds), "
           f"{n} at concurrency {concurrency} for throughput")
     print(f"{'':24}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
-    for name in ("direct", "switchyard", "floor"):
+    for name in ("direct", "switchyard", "floor", "floor unsandboxed"):
         print(f"{name:24}{r[name]['p50']:>10.1f}{r[name]['p99']:>10.1f}{r[name]['rps']:>10.1f}")
     print(f"{'added by switchyard':24}{added['p50']:>10.1f}{added['p99']:>10.1f}")
     ratio = added["p50"] / r["floor"]["p50"]
     print(f"\nadded p50 / floor p50 = {ratio:.2f}x (goal <= 1.5x: {'met' if ratio <= 1.5 else 'NOT met'})")
+    like = added["p50"] / r["floor unsandboxed"]["p50"]
+    print(f"added p50 / unsandboxed floor p50 = {like:.2f}x (like for like: AIRequestWorkflow runs unsandboxed)")
     print(f"added p99 / floor p99 = {added['p99'] / r['floor']['p99']:.2f}x")
     print(f"throughput switchyard / floor = {r['switchyard']['rps'] / r['floor']['rps']:.2f}x")
 

@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.storage.engine import async_url, make_engine
 from activities.storage.health_tables import health_probes, health_targets
+from activities.storage.tables import cooldowns
 from core import search_attributes
 from migrations.runner import upgrade
 from worker.devserver import temporal_binary
@@ -80,11 +81,13 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(autouse=True)
 async def fresh_health(request: pytest.FixtureRequest) -> None:
-    """Health state (``activities/storage/health_tables.py``) lives in the shared database and a new
-    worker resumes it: each test that uses the database starts with every target healthy."""
+    """Health state (``activities/storage/health_tables.py``) and cooldowns live in the shared
+    database and a new worker resumes them: each test that uses the database starts with every
+    target healthy and none cooling down."""
     if "engine" not in request.fixturenames and "db_url" not in request.fixturenames:
         return
     eng = request.getfixturevalue("engine")
     async with eng.begin() as conn:
         await conn.execute(sa.delete(health_targets))
         await conn.execute(sa.delete(health_probes))
+        await conn.execute(sa.delete(cooldowns))

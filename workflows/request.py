@@ -21,6 +21,12 @@ Why these Temporal choices (figures from ``shared/TEMPORAL.md`` section 0, 2-cor
   workflow task - which here is usually the whole request - runs in-process (recommendation 1).
 - The start request sets a 30 s workflow task timeout so a normal call fits in one task without
   task heartbeats (recommendation 3).
+- **Outside the sandbox** (``sandboxed=False``, recommendation 10's exception for the hot
+  workflow): ``bench/overhead.py`` measured p50 47 -> 39 ms per request (the sandbox's per-run
+  module set-up). Determinism is still guarded: the plan + walk code in ``workflows/chain.py``
+  also runs *inside* the sandbox as ``ConversationWorkflow`` turns (whose tests would trip on a
+  ``datetime.now()`` or I/O), and recorded histories of this workflow are replayed in CI
+  (``tests/integration/test_replay.py``).
 
 Deterministic: time comes from ``workflow.time()``; I/O only through activities.
 """
@@ -42,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import DEFAULT_OPTIONS
 
 
-@workflow.defn(name=REQUEST_WORKFLOW)
+@workflow.defn(name=REQUEST_WORKFLOW, sandboxed=False)
 class AIRequestWorkflow:
     """Input :class:`core.request.RequestInput`; result :class:`core.request.RequestResult`.
 

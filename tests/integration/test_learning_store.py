@@ -26,7 +26,7 @@ from core.plan import PlanInput
 from tests.configs import sim_config
 from worker.config_loader import ConfigHolder
 
-NOW = 2_000_000_000.0
+NOW = 1_000_000_000.0  # in the past: these fixed rows must never look recent to live queries
 GPT, CLAUDE = "openai/gpt-4o@us-east", "anthropic/claude-3-5-sonnet@us-east"
 GEMINI = "gemini/gemini-2.0-flash@us-central"
 

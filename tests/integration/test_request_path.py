@@ -40,14 +40,6 @@ FAST_SCENARIO = {
 }
 
 
-@pytest.fixture(autouse=True)
-async def no_cooldowns(engine) -> None:
-    """Cooldowns live in the shared database; each test starts without any."""
-    from activities.storage.tables import cooldowns
-    async with engine.begin() as conn:
-        await conn.execute(sa.delete(cooldowns))
-
-
 @pytest.fixture
 async def sim(tmp_path) -> AsyncIterator:
     path = tmp_path / "fast.yaml"
