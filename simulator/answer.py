@@ -93,10 +93,14 @@ def _tool_call(ask: Ask, words: list[str], kind: str | None, rng: random.Random)
 
 
 def _json_text(ask: Ask, plan: Plan, words: list[str], rng: random.Random) -> str:
+    """A JSON answer. Like a model in JSON mode it ends with a complete object inside the output
+    cap (prose sized to 80% of ``max_tokens`` at most); only a corruption kind breaks it."""
     if ask.json_schema:
         value = value_for_schema(ask.json_schema, words, rng)
     else:
-        value = {"answer": compose(words, plan.output_tokens, rng), "keywords": words[:3]}
+        budget = plan.output_tokens if ask.max_tokens is None else min(plan.output_tokens,
+                                                                        int(ask.max_tokens * 0.8) - 12)
+        value = {"answer": compose(words, max(5, budget), rng), "keywords": words[:3]}
     if plan.corrupt_kind:
         return corrupt_json_text(value, plan.corrupt_kind, rng)
     return json.dumps(value)
