@@ -13,7 +13,9 @@ decision after each failed attempt follows the failure class's :class:`core.erro
 A target is never visited twice in one request. When the queue runs dry, :meth:`ChainWalk.exhausted`
 builds the caller's error: a 429-class ``RateLimited`` with Retry-After at the earliest cooldown
 end when every failure was a rate limit, a 400 ``UnsupportedInput`` when no target could take the
-input (e.g. an image format), else ``AllTargetsFailed`` (503) naming each attempt.
+input (e.g. an image format) or planning skipped every target for the request itself (a
+``ContextLengthExceeded`` 400 when no context window fits the prompt plus max tokens), else
+``AllTargetsFailed`` (503) naming each attempt.
 """
 
 from __future__ import annotations
@@ -107,6 +109,10 @@ class ChainWalk:
         """Every target failed (or none was planned). ``now``: unix seconds, for Retry-After."""
         if not self._failures:
             skipped = "; ".join(f"{t}: {why}" for t, why in self._plan.skipped.items())
+            unfit = _unfit_class(self._plan.skipped)
+            if unfit is not None:
+                return Stop(error_class=unfit.value, status=400,
+                            message=f"no target of the chain can take this request: {skipped}")
             return Stop(error_class=ALL_TARGETS_FAILED, status=503, retry_after_s=DEFAULT_RETRY_AFTER_S,
                         message="no target can serve this request" + (f" ({skipped})" if skipped else ""))
         ends = [f.cooldown_until for f in self._failures if f.cooldown_until]
@@ -121,6 +127,18 @@ class ChainWalk:
                         message=f"no target of the chain accepts this input: {listing}")
         return Stop(error_class=ALL_TARGETS_FAILED, status=503, retry_after_s=retry_after,
                     message=f"every target failed: {listing}")
+
+
+def _unfit_class(skipped: dict[str, str]) -> ErrorClass | None:
+    """The caller's error when planning skipped every target for the request itself (``core.plan``'s
+    unfit reasons): a context window too small -> ``ContextLengthExceeded`` (OpenAI answers such a
+    request with a 400 ``context_length_exceeded``), a missing capability -> ``UnsupportedInput``.
+    ``None`` when some target was skipped for its own state (a cooldown): retrying may then help."""
+    if not skipped or any(why.startswith("cooling down") for why in skipped.values()):
+        return None
+    if any(why.startswith("context window") for why in skipped.values()):
+        return ErrorClass.CONTEXT_LENGTH
+    return ErrorClass.UNSUPPORTED_INPUT
 
 
 def _describe(f: AttemptFailure) -> str:

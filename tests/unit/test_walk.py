@@ -100,3 +100,19 @@ def test_deadline_stop_lists_attempts() -> None:
     fail(w, w.next(), "Timeout")
     stop = w.deadline()
     assert stop.status == 504 and "openai/gpt-4o@us-east: Timeout" in stop.message
+
+
+def test_max_tokens_beyond_every_context_window_is_the_callers_400_not_a_retryable_503() -> None:
+    w = ChainWalk(build_plan(CFG, PlanInput(task_type="support_reply", output_cap=10**11), {}, NOW))
+    assert w.next() is None
+    stop = w.exhausted(NOW)
+    assert stop.error_class == "ContextLengthExceeded" and stop.status == 400
+    assert stop.retry_after_s is None
+    assert "context window" in stop.message
+
+
+def test_capability_no_target_has_is_an_unsupported_input_400() -> None:
+    w = ChainWalk(build_plan(CFG, PlanInput(task_type="support_reply", required_capabilities=["telepathy"]), {}, NOW))
+    stop = w.exhausted(NOW)
+    assert stop.error_class == "UnsupportedInput" and stop.status == 400
+    assert "lacks capability telepathy" in stop.message
