@@ -17,13 +17,14 @@ import typer
 from rich.console import Console
 
 from migrations.runner import upgrade
+from simulator.scenario import ScenarioError
 from worker import stack
 from worker.batch_cli import batch_app
 from worker.chat_cli import run_chat
-from worker.client import connect
+from worker.client import TemporalUnreachable, connect
 from worker.cluster_setup import ensure_search_attributes
 from worker.config_loader import ConfigError, load_config
-from worker.demo import run_demo
+from worker.demo import DemoPortBusy, run_demo
 from worker.gateway.keys_cli import keys_app
 from worker.gateway.server import run_gateway
 from worker.health_cli import send_feedback, show_health
@@ -152,25 +153,32 @@ def chat(conversation_id: Annotated[str | None, typer.Option("--id", help="Conve
 def simulate(scenario: Annotated[str, typer.Argument(help="Scenario YAML path or bundled name.")],
              host: Annotated[str, typer.Option()] = "127.0.0.1",
              port: Annotated[int, typer.Option()] = 8300,
-             time_scale: Annotated[float | None, typer.Option(help="Override the scenario's time_scale.")] = None,
+             time_scale: Annotated[float | None, typer.Option(min=0.001, help="Override the scenario's "
+                                                               "time_scale.")] = None,
              ) -> None:
     """Serve the provider simulator for a fault scenario."""
     from simulator.server import serve
-    serve(scenario, host=host, port=port, time_scale=time_scale)
+    try:
+        serve(scenario, host=host, port=port, time_scale=time_scale)
+    except ScenarioError as e:
+        _fail(str(e), 2)
 
 
 @app.command()
 def demo(config: ConfigOpt = None,
          scenario: Annotated[str, typer.Option(help="Scenario to replay.")] = "openai-2023-11-08-chat-outage",
-         rate: Annotated[float, typer.Option(help="Requests per second.")] = 4.0,
-         speed: Annotated[float, typer.Option(help="Multiplier on the scenario's time_scale.")] = 2.0,
+         rate: Annotated[float, typer.Option(min=0.01, max=200.0, help="Requests per second.")] = 4.0,
+         speed: Annotated[float, typer.Option(min=0.01, max=100.0,
+                                              help="Multiplier on the scenario's time_scale.")] = 2.0,
          ) -> None:
     """The main job: embedded stack + simulator replaying an outage + a stream of business requests."""
     try:
         code = asyncio.run(run_demo(_settings(config), console, scenario=scenario, rate=rate, speed=speed,
                                     config_path=config))
-    except ConfigError as e:
+    except (ConfigError, ScenarioError) as e:
         _fail(str(e), 2)
+    except DemoPortBusy as e:
+        _fail(str(e), 3)
     raise typer.Exit(code)
 
 
@@ -242,5 +250,16 @@ def feedback(workflow_id: Annotated[str, typer.Argument(help="Workflow id of the
     """Attach a thumbs up/down to a request's answer (counted in the answering target's health)."""
     raise typer.Exit(asyncio.run(send_feedback(_settings(), console, workflow_id, not down, comment)))
 
+
+def main() -> None:
+    """Console-script entry point: ``app`` with the errors every command can hit (no Temporal server
+    at the configured address) turned into one line on stderr and exit code 3, not a traceback."""
+    try:
+        app()
+    except TemporalUnreachable as e:
+        err_console.print(f"[red]error:[/] {e}", markup=True, highlight=False)
+        raise SystemExit(3) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -21,12 +21,26 @@ from temporalio.envconfig import ClientConfig
 from worker.settings import Settings
 
 
+class TemporalUnreachable(RuntimeError):
+    """No Temporal server answers at the configured address (the message says which and what to do)."""
+
+
 async def connect(settings: Settings | None = None, *, target: str | None = None) -> Client:
-    """A connected client (see module docstring). ``target`` overrides the address."""
+    """A connected client (see module docstring). ``target`` overrides the address.
+
+    Raises :class:`TemporalUnreachable` when nothing answers there (the SDK's own error is a bare
+    ``RuntimeError("Failed client connect: ...")``)."""
     settings = settings or Settings()
     config = ClientConfig.load_client_connect_config()
     config.setdefault("target_host", f"localhost:{settings.dev_port}")
     if target:
         config["target_host"] = target
-    return await Client.connect(**config, data_converter=pydantic_data_converter,
-                                interceptors=[TracingInterceptor()])
+    try:
+        return await Client.connect(**config, data_converter=pydantic_data_converter,
+                                    interceptors=[TracingInterceptor()])
+    except RuntimeError as e:
+        if "Failed client connect" not in str(e):
+            raise
+        raise TemporalUnreachable(
+            f"no Temporal server answers at {config['target_host']}: start the embedded stack with "
+            "`switchyard up`, or point TEMPORAL_ADDRESS at your cluster") from e

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -104,6 +105,22 @@ async def _send(sy: SwitchyardClient, inp: RequestInput, tally: Tally) -> None:
     tally.add(result, (time.perf_counter() - started) * 1000.0)
 
 
+class DemoPortBusy(RuntimeError):
+    """The simulator's port is taken; raised before the demo touches the running stack."""
+
+
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as e:
+            raise DemoPortBusy(
+                f"port {port} on 127.0.0.1 is in use ({e.strerror}); the demo serves its simulator there. "
+                f"Stop whatever holds it (`ss -ltnp 'sport = :{port}'` shows it; often a `switchyard simulate` "
+                "left running) and run the demo again. The running stack was not changed.") from None
+
+
 def is_simulated(cfg: SwitchyardConfig) -> bool:
     """True when every provider points at the shipped simulator address."""
     return all(p.base_url.startswith(SHIPPED_BASE) for p in cfg.providers.values())
@@ -111,7 +128,8 @@ def is_simulated(cfg: SwitchyardConfig) -> bool:
 
 async def run_demo(settings: Settings, console: Console, *, scenario: str, rate: float, speed: float,
                    config_path: Path | None) -> int:
-    """Run the demo (see module docstring); returns the exit code.
+    """Run the demo (see module docstring); returns the exit code. Raises ``ConfigError``,
+    ``ScenarioError`` and :class:`DemoPortBusy` before anything of the stack is changed.
 
     With a config whose providers are real (not the simulator), no simulator is started and each
     business request is sent once (real calls cost money)."""
@@ -127,6 +145,7 @@ async def run_demo(settings: Settings, console: Console, *, scenario: str, rate:
         return 0
     scen_path = resolve_scenario(scenario)
     scen = load_scenario(scen_path)
+    _check_port_free(SIM_PORT)
     demo_cfg = settings.home / "demo" / f"{scen.name}.yaml"
     demo_cfg.parent.mkdir(parents=True, exist_ok=True)
     demo_cfg.write_text(yaml.safe_dump(narrowed_config(base_cfg, set(scen.targets)), sort_keys=False))

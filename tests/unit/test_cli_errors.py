@@ -1,0 +1,53 @@
+"""The CLI turns bad input and an absent stack into one clear line and an exit code, never a
+traceback, and checks what it can before it touches the running stack."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from worker.cli import app
+from worker.demo import DemoPortBusy, _check_port_free
+from worker.settings import REPO_ROOT
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("args", [["demo", "--rate", "-1"], ["demo", "--rate", "0"], ["demo", "--speed", "0"]])
+def test_demo_rejects_a_rate_or_speed_that_is_not_positive(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "Invalid value" in result.output
+
+
+def test_unknown_scenario_is_one_line_listing_the_bundled_ones() -> None:
+    result = runner.invoke(app, ["simulate", "no-such-scenario", "--port", "1"])
+    assert result.exit_code == 2
+    assert "no scenario file 'no-such-scenario'" in result.output
+    assert "basic-primary-down" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_demo_refuses_a_busy_simulator_port_before_anything_else() -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        with pytest.raises(DemoPortBusy, match=f"port {port} .* in use"):
+            _check_port_free(port)
+    _check_port_free(port)  # free again once released
+
+
+def test_submit_without_a_temporal_server_says_how_to_start_one() -> None:
+    env = {**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:1"}
+    proc = subprocess.run([sys.executable, "-m", "worker.cli", "submit", "hello"], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3
+    assert "no Temporal server answers at 127.0.0.1:1" in proc.stderr
+    assert "switchyard up" in proc.stderr
+    assert "Traceback" not in proc.stderr
