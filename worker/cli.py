@@ -235,7 +235,7 @@ def rankings(task: Annotated[str | None, typer.Argument(help="Task type (default
 
 @app.command()
 def health(once: Annotated[bool, typer.Option("--once", help="Print the table once and exit.")] = False,
-           interval: Annotated[float, typer.Option(help="Refresh period in seconds.")] = 1.0) -> None:
+           interval: Annotated[float, typer.Option(min=0.1, help="Refresh period in seconds.")] = 1.0) -> None:
     """Each target's health state, score, breaker, traffic share and reasons, live from the database."""
     try:
         asyncio.run(show_health(_settings(), console, once=once, interval_s=interval))

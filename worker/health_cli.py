@@ -42,15 +42,22 @@ def health_table(views: dict[str, TargetView], now: float) -> Table:
 
 async def show_health(settings: Settings, console: Console, *, once: bool, interval_s: float = 1.0) -> None:
     """Print the table once, or refresh it every ``interval_s`` until interrupted (the database is
-    migrated first, so a fresh home shows an empty table instead of an error)."""
+    migrated first, so a fresh home shows an empty table instead of an error). Not on a terminal
+    (piped, redirected), each refresh prints a new full-width snapshot instead of redrawing."""
     settings.home.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(upgrade, settings.db_url())
     engine = make_engine(settings.db_url())
     store = HealthStore(engine)
+    if not console.is_terminal:  # piped or logged: full-width rows, one snapshot per refresh
+        console.width = max(console.width, 200)
     try:
         if once:
             console.print(health_table(await store.current(), time.time()))
             return
+        if not console.is_terminal:
+            while True:
+                console.print(health_table(await store.current(), time.time()))
+                await asyncio.sleep(interval_s)
         with Live(health_table(await store.current(), time.time()), console=console, auto_refresh=False) as live:
             while True:
                 await asyncio.sleep(interval_s)
