@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -49,11 +50,12 @@ Scalar = str | int | float | bool
 
 
 class BatchFileError(ValueError):
-    """The file has bad lines; ``problems`` is ``[(line number, message), ...]`` (1-based)."""
+    """The file has bad lines; ``problems`` is ``[(line number, message), ...]`` (1-based; 0 for
+    the file as a whole, e.g. an empty file)."""
 
     def __init__(self, problems: list[tuple[int, str]]) -> None:
         self.problems = problems
-        shown = "\n".join(f"  line {n}: {msg}" for n, msg in problems[:MAX_REPORTED_ERRORS])
+        shown = "\n".join(f"  line {n}: {msg}" if n else f"  {msg}" for n, msg in problems[:MAX_REPORTED_ERRORS])
         more = len(problems) - MAX_REPORTED_ERRORS
         super().__init__(f"{len(problems)} bad line(s):\n{shown}" + (f"\n  ... and {more} more" if more > 0 else ""))
 
@@ -142,9 +144,12 @@ def _render_message(m: ChatMessage, v: dict[str, Scalar]) -> ChatMessage:
     return m
 
 
-def parse_lines(lines: list[str], default_task_type: str | None = None) -> list[BatchItemSpec]:
+def parse_lines(lines: list[str], default_task_type: str | None = None,
+                routes: Collection[str] | None = None) -> list[BatchItemSpec]:
     """Parse and render every line; raises :class:`BatchFileError` listing every bad line, or when
-    the file holds no item at all. Items are numbered 1, 2, ... in file order."""
+    the file holds no item at all. Items are numbered 1, 2, ... in file order. ``routes``: the
+    route names of the config the workers run, when known; an item whose task type names none of
+    them is a bad line (it could never be answered, and retrying it would not help)."""
     items: list[BatchItemSpec] = []
     problems: list[tuple[int, str]] = []
     keys: dict[str, int] = {}
@@ -163,6 +168,9 @@ def parse_lines(lines: list[str], default_task_type: str | None = None) -> list[
         except ValueError as e:
             problems.append((lineno, str(e)))
             continue
+        if routes is not None and item.task_type is not None and item.task_type not in routes:
+            problems.append((lineno, f"unknown task type {item.task_type!r} (routes: {', '.join(sorted(routes))})"))
+            continue
         if item.key is not None and item.key in keys:
             problems.append((lineno, f"duplicate id {item.key!r} (first on line {keys[item.key]})"))
             continue
@@ -170,7 +178,7 @@ def parse_lines(lines: list[str], default_task_type: str | None = None) -> list[
             keys[item.key] = lineno
         items.append(item)
     if not items and not problems:
-        problems.append((0, "the file holds no items"))
+        problems.append((0, "the file holds no items"))  # line 0: the file as a whole
     if problems:
         raise BatchFileError(problems)
     return items

@@ -41,7 +41,9 @@ from activities.storage.engine import make_engine
 from core.batch import BatchProgress, BatchSummary
 from core.batch_file import BatchFileError
 from worker.batch_client import BatchBusy, BatchClient
+from worker import stack
 from worker.client import connect
+from worker.config_loader import ConfigError, load_config
 from worker.settings import Settings
 
 POLL_S = 0.5
@@ -75,6 +77,18 @@ async def _batch_client(settings: Settings):  # type: ignore[no-untyped-def]
         await engine.dispose()
 
 
+def _running_routes(settings: Settings) -> set[str] | None:
+    """Route names of the config the embedded stack's worker runs; ``None`` (no check) when no
+    embedded worker runs here (workers elsewhere may run another config) or its file is unreadable."""
+    path = stack.status(settings).config_path
+    if path is None:
+        return None
+    try:
+        return set(load_config(Path(path)).routes)
+    except (ConfigError, OSError):
+        return None
+
+
 def _run(coro_fn: Callable[[BatchClient], Awaitable[int]]) -> None:
     async def main() -> int:
         async with _batch_client(Settings()) as bc:
@@ -103,7 +117,8 @@ def run(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="
 
     async def go(bc: BatchClient) -> int:
         try:
-            info, created = await bc.load(file, job=job, task_type=task_type, tenant=tenant)
+            info, created = await bc.load(file, job=job, task_type=task_type, tenant=tenant,
+                                          routes=_running_routes(Settings()))
         except BatchFileError as e:
             err.print(f"[red]error:[/] {file}: {e}", highlight=False)
             return 2

@@ -16,6 +16,7 @@ line number (``core/batch_file.py``) and the items never travel in a workflow in
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import timedelta
 from pathlib import Path
 
@@ -54,11 +55,12 @@ class BatchClient:
         self.task_queue = task_queue
 
     async def load(self, path: Path, *, job: str | None = None, task_type: str | None = None,
-                   tenant: str = "default") -> tuple[BatchInfo, bool]:
-        """Parse ``path`` and store it as a batch; ``(info, created)``. Raises
+                   tenant: str = "default", routes: Collection[str] | None = None) -> tuple[BatchInfo, bool]:
+        """Parse ``path`` and store it as a batch; ``(info, created)``. ``routes``: the workers'
+        route names when known (an item naming another task type is then a bad line). Raises
         ``core.batch_file.BatchFileError`` listing bad lines, ``OSError`` if unreadable."""
         raw = path.read_bytes()
-        items = parse_lines(raw.decode("utf-8").splitlines(), task_type)
+        items = parse_lines(raw.decode("utf-8").splitlines(), task_type, routes)
         if job is None:
             digest = hashlib.sha256(raw + f"\0{task_type}\0{tenant}".encode()).hexdigest()[:10]
             job = f"{path.stem}-{digest}"

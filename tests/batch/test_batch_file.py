@@ -61,8 +61,22 @@ def test_every_bad_line_is_reported_with_its_number_and_nothing_loads() -> None:
 
 
 def test_an_empty_file_is_an_error() -> None:
-    with pytest.raises(BatchFileError, match="no items"):
+    with pytest.raises(BatchFileError, match="no items") as e:
         parse_lines(["", "  "])
+    assert "line 0" not in str(e.value)
+
+
+def test_a_task_type_no_route_of_the_running_config_serves_is_a_bad_line() -> None:
+    lines = [json.dumps({"template": "a", "task_type": "support_reply"}),
+             json.dumps({"template": "b", "task_type": "nope"}),
+             json.dumps({"template": "c"})]
+    routes = {"support_reply", "json_extraction"}
+    with pytest.raises(BatchFileError) as e:
+        parse_lines(lines, routes=routes)
+    assert dict(e.value.problems) == {2: "unknown task type 'nope' (routes: json_extraction, support_reply)"}
+    with pytest.raises(BatchFileError, match="line 3: unknown task type 'typo'"):
+        parse_lines(lines[:1] + lines[2:] + lines[2:], default_task_type="typo", routes=routes)
+    assert [i.task_type for i in parse_lines(lines[:1] + lines[2:], routes=routes)] == ["support_reply", None]
 
 
 def test_the_example_batch_file_parses() -> None:
