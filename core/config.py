@@ -341,6 +341,14 @@ def expand_chain(cfg: SwitchyardConfig, route: str, _stack: tuple[str, ...] = ()
     return groups
 
 
+def routed_targets(cfg: SwitchyardConfig) -> set[str]:
+    """Ids of the targets some route can send a request to (its chain or its content-policy
+    fallback). A target outside this set gets no traffic, so it is not worth probing."""
+    ids = {t.id for route in cfg.routes for group in expand_chain(cfg, route) for t in group}
+    return ids | {t.id for r in cfg.routes.values() for e in r.content_policy_fallback
+                  for t in targets_for_entry(cfg, e)}
+
+
 class ConfigSource(Protocol):
     """Where activities get the running config: ``current() -> (config, version)``.
 

@@ -46,7 +46,7 @@ def parse_config(text: str, source: str = "<string>") -> SwitchyardConfig:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(source, [f"(yaml) {e}"]) from None
+        raise ConfigError(source, [_yaml_problem(e)]) from None
     if not isinstance(data, dict):
         raise ConfigError(source, ["(root): expected a mapping with providers, targets and routes"])
     try:
@@ -57,6 +57,14 @@ def parse_config(text: str, source: str = "<string>") -> SwitchyardConfig:
     if problems:
         raise ConfigError(source, [str(p) for p in problems])
     return cfg
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """``(yaml) line L, column C: what`` (1-based, as editors count) instead of PyYAML's text,
+    which names the parsed string rather than the file."""
+    mark = getattr(e, "problem_mark", None)
+    what = " ".join(x for x in (getattr(e, "context", None), getattr(e, "problem", None)) if x) or str(e)
+    return f"(yaml) line {mark.line + 1}, column {mark.column + 1}: {what}" if mark else f"(yaml) {what}"
 
 
 def load_config(path: Path | str) -> SwitchyardConfig:

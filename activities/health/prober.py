@@ -1,6 +1,6 @@
 """Active probes (RESILIENCE.md R5.3, R11.3; Envoy pairs outlier detection with active checks).
 
-Which targets, most urgent first: breaker open or half-open; then degraded or down; then targets
+Which targets (only those some route can send to), most urgent first: breaker open or half-open; then degraded or down; then targets
 with no outcome for ``probe_idle_s`` (30 s), so a backup that gets no traffic is still known to work
 before it is needed. A target is probed at most once per ``max(1 / probe rate, 1 s)`` by any worker
 (probe rows are shared, so workers do not pile up on one target).
@@ -31,7 +31,7 @@ from activities.providers.base import ProviderCall, ProviderError
 from activities.providers.registry import adapter_for
 from activities.storage.health import HealthStore
 from core.chat import ChatMessage, ChatRequest
-from core.config import ConfigSource
+from core.config import ConfigSource, routed_targets
 from core.errors import ErrorClass
 from core.health.budget import RateBucket
 from core.health.signals import observe
@@ -60,10 +60,13 @@ class Prober:
         self.sent = 0
 
     def candidates(self, now: float) -> list[str]:
-        """Targets that want a probe now, most urgent first."""
+        """Targets that want a probe now, most urgent first (only targets some route uses)."""
         views = self._monitor.views()
+        routed = routed_targets(self._configs.current()[0])
         ranked = []
         for target, v in views.items():
+            if target not in routed:
+                continue
             s = self._monitor.settings(target)
             last = self._monitor.last_probe.get(target, 0.0)
             spacing = max(1.0, 1.0 / self._rate(s))

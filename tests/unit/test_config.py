@@ -49,8 +49,9 @@ def test_route_cycle_and_repeated_target_are_rejected() -> None:
 
 def test_yaml_syntax_error() -> None:
     with pytest.raises(ConfigError) as e:
-        parse_config("providers: [unclosed", "bad.yaml")
-    assert "(yaml)" in e.value.problems[0]
+        parse_config("routes: {}\nproviders: [unclosed", "bad.yaml")
+    assert e.value.problems[0].startswith("(yaml) line 2, column ")
+    assert "<unicode string>" not in str(e.value) and "bad.yaml" in str(e.value)
 
 
 def test_reload_keeps_running_config_when_the_new_file_is_bad(tmp_path) -> None:
@@ -70,3 +71,14 @@ def test_reload_keeps_running_config_when_the_new_file_is_bad(tmp_path) -> None:
     os.utime(path, (2, 2))
     cfg, v3 = holder.current()
     assert v3 != v1 and "extra" in cfg.routes and holder.last_error is None
+
+
+def test_routed_targets_are_the_chains_and_content_policy_fallbacks_only() -> None:
+    from core.config import SwitchyardConfig, routed_targets
+    data = sim_config_dict("http://sim")
+    cfg = SwitchyardConfig.model_validate(data)
+    routed = routed_targets(cfg)
+    assert "anthropic/claude-sonnet-4@us-east" not in routed  # listed as a target, named by no route
+    assert {"openai/gpt-4o@us-east", "openai/gpt-4o@eu-west", "gemini/gemini-2.0-flash@us-central"} <= routed
+    data["routes"]["support_reply"]["content_policy_fallback"] = ["anthropic/claude-sonnet-4"]
+    assert "anthropic/claude-sonnet-4@us-east" in routed_targets(SwitchyardConfig.model_validate(data))
