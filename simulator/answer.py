@@ -48,6 +48,7 @@ class Ask:
     forced_tool: str | None = None  # a tool name, or ANY_TOOL
     max_tokens: int | None = None
     tools_text: str = ""
+    n: int = 1  # choices asked for (OpenAI's ``n``; each is the same answer here)
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,18 @@ class OpenAIProtocol(Protocol):
             forced_tool=_forced(body.get("tool_choice")) if tools else None,
             max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
             tools_text=dumps(body.get("tools")) if tools else "",
+            n=self._n(body.get("n")),
         )
+
+    def _n(self, value: Any) -> int:
+        """OpenAI's ``n``: 1 to 128 choices (its API rejects more with this message)."""
+        if value is None:
+            return 1
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 128:
+            raise self._bad(f"Invalid 'n': integer {'above maximum' if isinstance(value, int) and value > 128 else 'below minimum'}"
+                            f" value. Expected a value between 1 and 128, but got {value} instead.", "n",
+                            "integer_above_max_value" if isinstance(value, int) and value > 128 else "integer_below_min_value")
+        return value
 
     def _check_rules(self, body: dict, fmt: dict, texts: tuple[str, ...]) -> None:
         """Two rules OpenAI enforces that translations break (providers.md §0, gotchas 2 and 18)."""
@@ -107,10 +118,11 @@ class OpenAIProtocol(Protocol):
                             "type 'json_object'.", "messages")
 
     @staticmethod
-    def _usage(answer: Answer) -> dict:
+    def _usage(answer: Answer, n: int = 1) -> dict:
+        """Usage of the whole response: every choice's completion tokens count (as at OpenAI)."""
         return {
-            "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
-            "total_tokens": answer.total_tokens,
+            "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens * n,
+            "total_tokens": answer.prompt_tokens + answer.completion_tokens * n,
             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
                                           "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
@@ -127,9 +139,9 @@ class OpenAIProtocol(Protocol):
         return {
             "id": f"chatcmpl-{reply.uid}", "object": "chat.completion", "created": reply.created,
             "model": reply.model,
-            "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": FINISH[answer.finish]}],
-            "usage": self._usage(answer), "service_tier": "default", "system_fingerprint": FINGERPRINT,
+            "choices": [{"index": i, "message": message, "logprobs": None,
+                         "finish_reason": FINISH[answer.finish]} for i in range(ask.n)],
+            "usage": self._usage(answer, ask.n), "service_tier": "default", "system_fingerprint": FINGERPRINT,
         }
 
     def stream(self, ask: Ask, answer: Answer, reply: Reply, sse: bool = True) -> list[Event]:
@@ -138,23 +150,26 @@ class OpenAIProtocol(Protocol):
                 "created": reply.created, "model": reply.model, "service_tier": "default",
                 "system_fingerprint": FINGERPRINT}
 
-        def chunk(delta: dict, finish: str | None = None) -> bytes:
-            body = {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+        def chunk(delta: dict, finish: str | None = None, index: int = 0) -> bytes:
+            body = {**base, "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}]}
             return sse_data({**body, "usage": None} if ask.include_usage else body)
 
-        events = [Event(chunk({"role": "assistant", "content": "", "refusal": None}), "head")]
-        if answer.tool_call:
-            call = answer.tool_call
-            first = {"index": 0, "id": f"call_{call.id_suffix}", "type": "function",
-                     "function": {"name": call.name, "arguments": ""}}
-            events.append(Event(chunk({"tool_calls": [first]}), "content"))
-            events += [Event(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}), "content")
-                       for piece in split_text(call.arguments, 24)]
-        else:
-            events += [Event(chunk({"content": piece}), "content") for piece in split_text(answer.text)]
-        events.append(Event(chunk({}, FINISH[answer.finish]), "tail"))
+        events: list[Event] = []
+        for i in range(ask.n):  # choice after choice (OpenAI interleaves them; clients merge by index)
+            events.append(Event(chunk({"role": "assistant", "content": "", "refusal": None}, index=i),
+                                "head" if i == 0 else "content"))
+            if answer.tool_call:
+                call = answer.tool_call
+                first = {"index": 0, "id": f"call_{call.id_suffix}", "type": "function",
+                         "function": {"name": call.name, "arguments": ""}}
+                events.append(Event(chunk({"tool_calls": [first]}, index=i), "content"))
+                events += [Event(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}, index=i),
+                                 "content") for piece in split_text(call.arguments, 24)]
+            else:
+                events += [Event(chunk({"content": piece}, index=i), "content") for piece in split_text(answer.text)]
+            events.append(Event(chunk({}, FINISH[answer.finish], index=i), "tail" if i == ask.n - 1 else "content"))
         if ask.include_usage:
-            events.append(Event(sse_data({**base, "choices": [], "usage": self._usage(answer)}), "tail"))
+            events.append(Event(sse_data({**base, "choices": [], "usage": self._usage(answer, ask.n)}), "tail"))
         events.append(Event(b"data: [DONE]\n\n", "tail"))
         return events
 

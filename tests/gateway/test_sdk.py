@@ -110,3 +110,11 @@ async def test_sdk_with_gateway_keys(temporal_env, db_url, sim) -> None:
             with pytest.raises(openai.AuthenticationError) as e:
                 await bad.chat.completions.create(model="gpt-4o", messages=MESSAGES)
     assert e.value.code == "invalid_api_key"
+
+
+async def test_n_choices_come_back_from_an_openai_protocol_target(base_url: str) -> None:
+    async with AsyncOpenAI(base_url=base_url, api_key="sk-unused", max_retries=0) as client:
+        raw = await client.chat.completions.with_raw_response.create(model="gpt-4o", messages=MESSAGES, n=2)
+    done = raw.parse()
+    assert raw.headers["x-switchyard-target"] == PRIMARY
+    assert [c.index for c in done.choices] == [0, 1] and all(c.message.content for c in done.choices)

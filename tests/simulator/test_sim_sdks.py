@@ -7,6 +7,7 @@ import json
 
 import anthropic
 import openai
+import pytest
 import pydantic
 from google import genai
 from google.genai import types
@@ -67,6 +68,25 @@ async def test_openai_stream_with_usage(sim: RunningSimulator) -> None:
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
     assert "replication" in text and finishes == ["stop"]
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 0
+
+
+async def test_openai_n_choices_plain_and_streamed(sim: RunningSimulator) -> None:
+    msgs = [{"role": "user", "content": QUESTION}]
+    async with _openai(sim) as client:
+        one = await client.chat.completions.create(model="gpt-4o", messages=msgs)
+        three = await client.chat.completions.create(model="gpt-4o", messages=msgs, n=3)
+        stream = await client.chat.completions.create(model="gpt-4o", messages=msgs, n=2, stream=True,
+                                                      stream_options={"include_usage": True})
+        chunks = [c async for c in stream]
+        with pytest.raises(openai.BadRequestError, match="Invalid 'n'"):
+            await client.chat.completions.create(model="gpt-4o", messages=msgs, n=0)
+    assert [c.index for c in three.choices] == [0, 1, 2]
+    assert len({c.message.content for c in three.choices}) == 1  # the simulator's choices are one answer
+    assert three.usage.completion_tokens % 3 == 0 and three.usage.completion_tokens > 0  # every choice counts
+    assert one.choices[0].message.content
+    texts = {i: "".join(c.choices[0].delta.content or "" for c in chunks if c.choices and c.choices[0].index == i)
+             for i in (0, 1)}
+    assert texts[0] and texts[0] == texts[1]
 
 
 async def test_openai_json_schema_parses(sim: RunningSimulator) -> None:
