@@ -28,7 +28,8 @@ async def test_requests_without_a_valid_key_get_401_and_start_nothing(gw_auth) -
     created = await gw_auth.gw.keys.create("acme")
     wrong = created.key[:-4] + ("0000" if not created.key.endswith("0000") else "1111")
     cases = [{}, {"authorization": "Bearer "}, {"authorization": f"Basic {created.key}"},
-             {"authorization": "Bearer sk-not-a-switchyard-key"}, {"authorization": f"Bearer {wrong}"}]
+             {"authorization": "Bearer sk-not-a-switchyard-key"}, {"authorization": f"Bearer {wrong}"},
+             {"x-api-key": wrong}, {"authorization": f"Bearer {wrong}", "x-api-key": created.key}]
     for headers in cases:
         r = await gw_auth.http.post("/v1/chat/completions", json=chat(), headers=headers)
         err = assert_openai_error(r, 401, "invalid_api_key")
@@ -46,8 +47,10 @@ async def test_a_valid_key_runs_as_its_tenant_in_workflow_outcomes_and_search_at
                                 headers={"authorization": f"Bearer {created.key}"})
     assert r.status_code == 200, r.text
     wf_id = r.headers["x-request-id"]
+    by_x_api_key = await gw_auth.http.post("/v1/chat/completions", json=chat(), headers={"x-api-key": created.key})
+    assert by_x_api_key.status_code == 200 and by_x_api_key.headers["x-switchyard-tenant"] == "acme"
     assert r.headers["x-switchyard-tenant"] == "acme"
-    assert [i.tenant for i in gw_auth.started] == ["acme"]
+    assert [i.tenant for i in gw_auth.started] == ["acme", "acme"]
     assert gw_auth.started[0].metadata["key_id"] == created.key_id
     rows = await OutcomeStore(engine).for_workflow(wf_id)
     assert [(row.tenant, row.status_class) for row in rows] == [("acme", "ok")]

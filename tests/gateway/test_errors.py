@@ -33,6 +33,14 @@ BAD_BODIES = [
     (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "metadata": {"tenant": 5}}', 400,
      "metadata.tenant", "metadata.tenant"),
     (b'{"model": 42, "messages": [{"role": "user", "content": "x"}]}', 400, "model", "model"),
+    (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": 5}]}', 400, "messages[0].content",
+     "messages[0].content"),  # the field as written, no pydantic union tags
+    (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": null}]}', 400, "messages[0].content",
+     "needs content"),
+    (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": null}]}',
+     400, "messages[1].content", "tool_calls"),
+    (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "metadata": {"priority": "high"}}', 400,
+     "metadata.priority", "priority"),
 ]
 
 

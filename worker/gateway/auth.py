@@ -1,5 +1,8 @@
 """Client authentication: ``Authorization: Bearer <gateway key>`` -> the key's tenant.
 
+The key may also come in ``x-api-key`` (as clients written for Anthropic's API send it) when no
+``Authorization`` header is present; ``Authorization`` wins when both are sent.
+
 With ``gateway.auth: required`` (the default) a request without a valid, unrevoked key gets 401
 in OpenAI's shape (``invalid_request_error`` / ``invalid_api_key``, as OpenAI answers a wrong
 key), and the database being unreachable is a 503 (our outage, retried by the SDK), never a 401.
@@ -28,12 +31,16 @@ async def authenticate(request: Request, gw: Gateway, cfg: SwitchyardConfig) -> 
     if cfg.gateway.auth == "off":
         return Caller()
     header = request.headers.get("authorization", "").strip()
-    if not header:
+    alt = request.headers.get("x-api-key", "").strip()
+    if not header and not alt:
         raise unauthorized(MISSING)
-    scheme, _, key = header.partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not key:
-        raise unauthorized("Malformed Authorization header; expected 'Authorization: Bearer <key>'.")
+    if header:
+        scheme, _, key = header.partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            raise unauthorized("Malformed Authorization header; expected 'Authorization: Bearer <key>'.")
+    else:
+        key = alt
     try:
         tenant = await gw.keys.verify(key)
     except (SQLAlchemyError, OSError) as e:

@@ -58,9 +58,15 @@ def parse_chat(body: bytes) -> ChatRequest:
         raise GatewayError(400, f"We could not parse the JSON body of your request: {e}. Send a JSON object "
                                 "with 'messages'.") from None
     try:
-        return ChatRequest.model_validate_json(body, strict=True)
+        chat = ChatRequest.model_validate_json(body, strict=True)
     except ValidationError as e:
         raise _invalid(e) from None
+    for i, m in enumerate(chat.messages):  # as OpenAI: only an assistant turn with tool calls may omit content
+        if m.content is None and not (m.role == "assistant" and m.tool_calls):
+            raise GatewayError(400, f"Invalid value for 'messages[{i}].content': a {m.role} message needs content "
+                                    "(a string or an array of content parts); null is allowed only on an assistant "
+                                    "message with tool_calls.", param=f"messages[{i}].content", code="invalid_value")
+    return chat
 
 
 def _invalid(e: ValidationError) -> GatewayError:
@@ -76,8 +82,15 @@ def _invalid(e: ValidationError) -> GatewayError:
     return GatewayError(400, "; ".join(listed) + more, param=_path(first["loc"]), code="invalid_value")
 
 
+#: Union-member tags pydantic puts in an error's location (``messages[0].content.str``); not fields.
+_UNION_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list", "none", "function-after", "literal"})
+
+
 def _path(loc: tuple[int | str, ...]) -> str:
+    """The field's path as the caller wrote it, without pydantic's union-member tags."""
     out = ""
     for part in loc:
+        if isinstance(part, str) and ("[" in part or part.split("[")[0] in _UNION_TAGS):
+            continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(body)"

@@ -66,7 +66,8 @@ def build_request(chat: ChatRequest, headers: Headers, caller: Caller, cfg: Swit
     inp = RequestInput(
         request=chat.model_copy(update={"stream": None, "stream_options": None}),
         task_type=route, tenant=_tenant(headers.get(TENANT_HEADER) or meta.get("tenant"), caller),
-        priority=_priority(headers.get(PRIORITY_HEADER) or meta.get("priority")),
+        priority=_priority(headers.get(PRIORITY_HEADER), PRIORITY_HEADER) or _priority(meta.get("priority"),
+                                                                                     "metadata.priority"),
         idempotency_key=_idempotency_key(headers.get(IDEMPOTENCY_HEADER)),
         metadata={"via": "gateway", "model": (chat.model or "")[:200], **({"key_id": caller.key_id}
                                                                           if caller.key_id else {})})
@@ -99,12 +100,12 @@ def _tenant(requested: str | None, caller: Caller) -> str:
         raise GatewayError(400, str(e), param=TENANT_HEADER) from None
 
 
-def _priority(raw: str | None) -> int | None:
+def _priority(raw: str | None, where: str) -> int | None:
     if raw is None or raw == "":
         return None
     if raw.strip() not in ("1", "2", "3", "4", "5"):
-        raise GatewayError(400, f"Invalid priority {raw[:20]!r}: expected an integer from 1 (highest) to 5.",
-                           param=PRIORITY_HEADER)
+        raise GatewayError(400, f"Invalid priority {raw[:20]!r} in {where}: expected an integer from 1 "
+                                "(highest) to 5.", param=where)
     return int(raw.strip())
 
 
