@@ -24,7 +24,7 @@ from worker.chat_cli import run_chat
 from worker.client import TemporalUnreachable, connect
 from worker.cluster_setup import ensure_search_attributes
 from worker.config_loader import ConfigError, load_config
-from worker.demo import DemoPortBusy, run_demo
+from worker.demo import DemoKeysMissing, DemoPortBusy, run_demo
 from worker.gateway.keys_cli import keys_app
 from worker.gateway.server import run_gateway
 from worker.health_cli import send_feedback, show_health
@@ -177,7 +177,7 @@ def demo(config: ConfigOpt = None,
                                     config_path=config))
     except (ConfigError, ScenarioError) as e:
         _fail(str(e), 2)
-    except DemoPortBusy as e:
+    except (DemoPortBusy, DemoKeysMissing) as e:
         _fail(str(e), 3)
     raise typer.Exit(code)
 

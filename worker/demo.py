@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,6 +123,25 @@ def _check_port_free(port: int) -> None:
                 "left running) and run the demo again. The running stack was not changed.") from None
 
 
+class DemoKeysMissing(RuntimeError):
+    """No provider of a real-provider config has its API key in the environment."""
+
+
+def _check_keys(cfg: SwitchyardConfig, console: Console, env: Mapping[str, str] | None = None) -> None:
+    """Name (never show) the key variables that are not set: their providers' targets will fail
+    over with an authentication error. Raises :class:`DemoKeysMissing` when every provider that
+    needs a key lacks it (a keyless self-hosted server alone is not a demo worth paying for)."""
+    env = os.environ if env is None else env
+    needed = {name: p.api_key_env for name, p in cfg.providers.items() if p.api_key_env}
+    missing = sorted(var for var in needed.values() if not env.get(var))
+    if needed and len(missing) == len(set(needed.values())):
+        raise DemoKeysMissing(f"no provider key is set ({', '.join(missing)}): export at least one, or run "
+                              "the demo on the simulator (without --config)")
+    if missing:
+        console.print(f"[yellow]not set:[/] {', '.join(missing)}: those providers' targets fail over "
+                      "(AuthError) and stay cooled down")
+
+
 def is_simulated(cfg: SwitchyardConfig) -> bool:
     """True when every provider points at the shipped simulator address."""
     return all(p.base_url.startswith(SHIPPED_BASE) for p in cfg.providers.values())
@@ -129,7 +150,7 @@ def is_simulated(cfg: SwitchyardConfig) -> bool:
 async def run_demo(settings: Settings, console: Console, *, scenario: str, rate: float, speed: float,
                    config_path: Path | None) -> int:
     """Run the demo (see module docstring); returns the exit code. Raises ``ConfigError``,
-    ``ScenarioError`` and :class:`DemoPortBusy` before anything of the stack is changed.
+    ``ScenarioError``, :class:`DemoPortBusy` and :class:`DemoKeysMissing` before anything of the stack is changed.
 
     With a config whose providers are real (not the simulator), no simulator is started and each
     business request is sent once (real calls cost money)."""
@@ -137,6 +158,7 @@ async def run_demo(settings: Settings, console: Console, *, scenario: str, rate:
     requests = load_requests()
     tally = Tally()
     if not is_simulated(base_cfg):
+        _check_keys(base_cfg, console)
         print_status(console, await stack.up(settings, (config_path or SIMULATED).resolve()))
         sy = SwitchyardClient(await connect(settings), settings.task_queue)
         console.print(f"\nReal providers: sending the {len(requests)} business requests once, {rate:g} per second\n")

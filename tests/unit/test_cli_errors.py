@@ -51,3 +51,18 @@ def test_submit_without_a_temporal_server_says_how_to_start_one() -> None:
     assert "no Temporal server answers at 127.0.0.1:1" in proc.stderr
     assert "switchyard up" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_real_provider_demo_names_missing_keys_and_refuses_when_none_is_set() -> None:
+    from rich.console import Console
+
+    from worker.config_loader import load_config
+    from worker.demo import DemoKeysMissing, _check_keys
+
+    cfg = load_config(REPO_ROOT / "examples" / "switchyard.yaml")
+    with pytest.raises(DemoKeysMissing, match="OPENAI_API_KEY"):
+        _check_keys(cfg, Console(), env={})
+    console = Console(record=True, width=200)
+    _check_keys(cfg, console, env={"OPENAI_API_KEY": "sk-secret-value"})
+    out = console.export_text()
+    assert "ANTHROPIC_API_KEY" in out and "sk-secret-value" not in out and "OPENAI_API_KEY" not in out
