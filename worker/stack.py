@@ -5,17 +5,21 @@ unless something already serves the port), Switchyard's search attributes on it,
 migrations, one background worker running the requested config, and the OpenAI-compatible
 gateway (``worker/gateway/launch.py``). Run twice, the second ``up``
 finds the running pieces (pid files under ``$SWITCHYARD_HOME/run``) and starts nothing new; a
-worker running a *different* config is restarted with the new one. It also creates (or updates)
+worker or gateway running a *different* config, or started when other provider key variables were
+set (names compared, never values: ``keys_set``), is restarted so the new config or key takes effect. It also creates (or updates)
 the learning schedule, idempotently (``worker/schedule.py``): one schedule however often it runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.config import SwitchyardConfig
 from migrations.runner import upgrade
 from worker import devserver
 from worker.client import connect
@@ -48,10 +52,10 @@ def _ready_file(settings: Settings) -> Path:
     return settings.home / "run" / "worker.ready"
 
 
-async def _ensure_worker(settings: Settings, config_path: Path, status: StackStatus) -> None:
+async def _ensure_worker(settings: Settings, config_path: Path, status: StackStatus, keys: list[str]) -> None:
     rec = read_record(settings.home, WORKER)
     if rec is not None and rec.meta.get("config") == str(config_path) \
-            and rec.meta.get("task_queue") == settings.task_queue:
+            and rec.meta.get("task_queue") == settings.task_queue and rec.meta.get("keys", []) == keys:
         status.reused.append(WORKER)
         status.worker_pid = rec.pid
         return
@@ -64,7 +68,7 @@ async def _ensure_worker(settings: Settings, config_path: Path, status: StackSta
     env = {"SWITCHYARD_HOME": str(settings.home), "SWITCHYARD_DEV_PORT": str(settings.dev_port),
            "DATABASE_URL": settings.db_url()}
     rec = start_detached(settings.home, WORKER, cmd,
-                         {"config": str(config_path), "task_queue": settings.task_queue}, env=env)
+                         {"config": str(config_path), "task_queue": settings.task_queue, "keys": keys}, env=env)
     for _ in range(300):
         if ready.exists():
             break
@@ -75,6 +79,14 @@ async def _ensure_worker(settings: Settings, config_path: Path, status: StackSta
         raise RuntimeError("worker did not start polling within 30 s")
     status.started.append(WORKER)
     status.worker_pid = rec.pid
+
+
+def keys_set(cfg: SwitchyardConfig, env: Mapping[str, str] | None = None) -> list[str]:
+    """Names (never values) of the config's key variables set in ``env`` (default: this process's
+    environment), sorted. A worker or gateway started with another set is restarted by ``up``, so
+    exporting a key and running ``up`` again takes effect."""
+    env = os.environ if env is None else env
+    return sorted({p.api_key_env for p in cfg.providers.values() if p.api_key_env and env.get(p.api_key_env)})
 
 
 async def up(settings: Settings, config_path: Path | None = None) -> StackStatus:
@@ -93,9 +105,10 @@ async def up(settings: Settings, config_path: Path | None = None) -> StackStatus
     client = await connect(settings)
     await ensure_search_attributes(client)
     await asyncio.to_thread(upgrade, settings.db_url())
-    await _ensure_worker(settings, config_path, status)
+    keys = keys_set(cfg)
+    await _ensure_worker(settings, config_path, status, keys)
     status.learning_schedule = await ensure_learning_schedule(client, settings.task_queue, cfg.learning)
-    gw = await ensure_gateway(settings, config_path)
+    gw = await ensure_gateway(settings, config_path, keys)
     (status.started if gw.started else status.reused).append("gateway")
     status.gateway_url = gw.url
     return status

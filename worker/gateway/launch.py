@@ -39,11 +39,13 @@ def gateway_url(settings: Settings) -> str | None:
     return rec.meta.get("url") if rec is not None else None
 
 
-async def ensure_gateway(settings: Settings, config_path: Path) -> GatewayProcess:
+async def ensure_gateway(settings: Settings, config_path: Path, keys: list[str] | None = None) -> GatewayProcess:
     """Reuse or start the gateway (see module docstring); raises ``RuntimeError`` if it does not
-    come up within :data:`START_TIMEOUT_S`, naming its log file."""
+    come up within :data:`START_TIMEOUT_S`, naming its log file. ``keys``: names of the provider
+    key variables set now (``worker.stack.keys_set``); a gateway started with others is restarted."""
     gw = load_config(config_path).gateway
-    want = {"config": str(config_path), "task_queue": settings.task_queue, "host": gw.host, "port": gw.port}
+    want = {"config": str(config_path), "task_queue": settings.task_queue, "host": gw.host, "port": gw.port,
+            "keys": keys or []}
     rec = read_record(settings.home, NAME)
     if rec is not None and all(rec.meta.get(k) == v for k, v in want.items()):
         return GatewayProcess(pid=rec.pid, url=rec.meta["url"], started=False)
