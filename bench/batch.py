@@ -11,11 +11,14 @@ simulator at a fixed latency (``--latency-ms``, median; p99 = 1.3x). This proces
    ratio compares measurements minutes apart on a shared box). Layouts:
    - *shared queue*: the batch's children on the interactive request queue at the same priority
      (what you get without a batch queue);
-   - *own queue, priority 4*: the default, one worker process serving both queues;
+   - *own queue, priority 4*: one worker process serving both queues, no CPU target;
    - *own worker*: the batch queue served by a second worker process (the production layout);
-   - *gentle*: the default layout with the batch at concurrency 5 (the user's throttle).
+   - *gentle*: own queue with the batch at concurrency 5 (the user's throttle);
+   - *CPU target*: own queue with ``SWITCHYARD_BATCH_TARGET_CPU`` (``--target-cpu``, 0.7 as
+     ``switchyard up`` sets it): the batch worker takes new work only under that machine CPU use.
 
     python -m bench.batch [--items 600] [--concurrency 20] [--latency-ms 200] [--requests 120]
+                          [--target-cpu 0.7] [--layouts shared,own,split,gentle,cpu]
 
 Numbers are for this box (cores shared with the dev server and the simulator), not production.
 """
@@ -166,9 +169,10 @@ async def main(a: argparse.Namespace) -> None:
 #: name -> (label, workers as (request queue, batch queue or None), batch options)
 LAYOUTS: dict[str, tuple[str, list[tuple[str, str | None]], dict[str, Any]]] = {
     "shared": ("batch on the request queue, same priority", [("rq", "bq")], {"child_task_queue": "rq", "priority": 3}),
-    "own": ("batch on its own queue, priority 4 (default)", [("rq", "bq")], {}),
+    "own": ("batch on its own queue, priority 4", [("rq", "bq")], {}),
     "split": ("batch on its own queue and worker process", [("rq", None), ("idle", "bq")], {}),
     "gentle": ("own queue, priority 4, concurrency 5", [("rq", "bq")], {"concurrency": 5}),
+    "cpu": ("own queue, priority 4, CPU target (up)", [("rq", "bq")], {"target_cpu": None}),
 }
 
 
@@ -180,7 +184,14 @@ async def run_all(a: argparse.Namespace, client: Client, store: BatchStore, tmp:
     results: dict[str, tuple[list[float], list[float], float]] = {}
     throughput: tuple[float, int, int] = (0.0, 0, 0)
     for name, (_, workers, options) in LAYOUTS.items():
-        procs = [WorkerProc(tmp, penv, queues[r], queues[b] if b else None) for r, b in workers]
+        opts = {k: queues.get(v, v) if isinstance(v, str) else v for k, v in options.items()}
+        wenv = penv
+        if "target_cpu" in opts:
+            opts.pop("target_cpu")
+            wenv = {**penv, "SWITCHYARD_BATCH_TARGET_CPU": str(a.target_cpu)}
+        if a.layouts and name not in a.layouts.split(",") and name != "own":
+            continue
+        procs = [WorkerProc(tmp, wenv, queues[r], queues[b] if b else None) for r, b in workers]
         try:
             await asyncio.gather(*(p.wait_ready() for p in procs))
             await interactive(sy, None, 10)  # warm-up
@@ -188,7 +199,6 @@ async def run_all(a: argparse.Namespace, client: Client, store: BatchStore, tmp:
                 rate, batch_id = await run_batch(bc, tmp, a.items, a.concurrency)
                 throughput = (rate, *await largest_run(client, batch_id))
             alone = await interactive(sy, None, a.requests)
-            opts = {k: queues.get(v, v) if isinstance(v, str) else v for k, v in options.items()}
             conc = opts.pop("concurrency", a.concurrency)
             busy, rate = await with_batch(bc, sy, tmp, a.items, conc, a.requests, **opts)
             results[name] = (alone, busy, rate)
@@ -211,7 +221,8 @@ def report(a: argparse.Namespace, throughput: tuple[float, int, int],
     for name, (alone, busy, brate) in results.items():
         p50 = (percentile(alone, 50), percentile(busy, 50))
         p99 = (percentile(alone, 99), percentile(busy, 99))
-        print(f"  {LAYOUTS[name][0]:46}{p50[0]:>6.0f} -> {p50[1]:>4.0f}{p99[0]:>8.0f} -> {p99[1]:>4.0f}"
+        label = LAYOUTS[name][0] + (f" {a.target_cpu:g}" if name == "cpu" else "")
+        print(f"  {label:46}{p50[0]:>6.0f} -> {p50[1]:>4.0f}{p99[0]:>8.0f} -> {p99[1]:>4.0f}"
               f"{p50[1] / p50[0]:>8.2f}{p99[1] / p99[0]:>8.2f}{brate:>15.1f}")
 
 
@@ -221,4 +232,6 @@ if __name__ == "__main__":
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--latency-ms", type=float, default=200.0)
     ap.add_argument("--requests", type=int, default=120)
+    ap.add_argument("--target-cpu", type=float, default=0.7, help="the cpu layout's SWITCHYARD_BATCH_TARGET_CPU")
+    ap.add_argument("--layouts", default="", help="comma-separated subset of: " + ", ".join(LAYOUTS))
     asyncio.run(main(ap.parse_args()))

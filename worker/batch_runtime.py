@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import ResourceBasedSlotConfig, Worker, WorkerTuner
 
 from activities.attempt import AttemptActivities
 from activities.batch import BatchActivities
@@ -27,17 +27,27 @@ from workflows.request import AIRequestWorkflow
 
 def build_batch_worker(client: Client, services: Services, task_queue: str, *,
                        inline_limit_bytes: int = INLINE_LIMIT_BYTES, max_concurrent: int = 100,
+                       target_cpu: float | None = None,
                        graceful_shutdown_timeout: timedelta = timedelta(0)) -> Worker:
     """A worker for batch workflows, their request children and all their activities on ``task_queue``.
 
     ``max_concurrent`` bounds workflow tasks and activities of this worker (a batch's own
-    ``concurrency`` bounds its items in flight)."""
+    ``concurrency`` bounds its items in flight). ``target_cpu`` (0..1, machine-wide): hand out
+    batch slots only while the machine's CPU use is under it (Temporal's resource-based slot
+    supplier), so a batch yields the CPU to interactive requests on the same machine."""
     planning = PlanningActivities(services.configs, services.cooldowns)
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes)
     batch = BatchActivities(BatchStore(services.engine), services.payloads)
+    limits: dict[str, object] = {"max_concurrent_local_activities": max_concurrent,
+                                 "max_concurrent_activities": max_concurrent,
+                                 "max_concurrent_workflow_tasks": max_concurrent}
+    if target_cpu is not None:
+        slots = ResourceBasedSlotConfig(minimum_slots=1, maximum_slots=max_concurrent)
+        limits = {"tuner": WorkerTuner.create_resource_based(
+            target_memory_usage=0.9, target_cpu_usage=target_cpu, workflow_config=slots, activity_config=slots,
+            local_activity_config=slots)}
     return Worker(client, task_queue=task_queue, workflows=[BatchWorkflow, AIRequestWorkflow],
                   activities=[planning.plan, attempts.attempt, batch.begin, batch.page, batch.record, batch.finish],
-                  workflow_runner=sandbox_runner(), max_concurrent_local_activities=max_concurrent,
-                  max_concurrent_activities=max_concurrent, max_concurrent_workflow_tasks=max_concurrent,
-                  graceful_shutdown_timeout=graceful_shutdown_timeout)
+                  workflow_runner=sandbox_runner(), graceful_shutdown_timeout=graceful_shutdown_timeout,
+                  **limits)  # type: ignore[arg-type]

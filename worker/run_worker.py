@@ -41,8 +41,8 @@ async def run_worker(settings: Settings, config_path: Path, task_queue: str, *,
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     worker = build_worker(client, services, task_queue, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN)
-    batch = (build_batch_worker(client, services, batch_task_queue, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN)
-             if batch_task_queue else None)
+    batch = (build_batch_worker(client, services, batch_task_queue, target_cpu=settings.batch_target_cpu,
+                                graceful_shutdown_timeout=GRACEFUL_SHUTDOWN) if batch_task_queue else None)
     try:
         async with worker, batch or contextlib.nullcontext():
             log.info("worker polling %s (batch queue: %s) with config %s (version %s)", task_queue,

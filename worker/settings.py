@@ -7,6 +7,7 @@
 | ``DATABASE_URL`` | ``sqlite:///$SWITCHYARD_HOME/switchyard.db`` | outcomes database (PostgreSQL in production) |
 | ``SWITCHYARD_TASK_QUEUE`` | ``switchyard-requests`` | task queue of request workflows |
 | ``SWITCHYARD_BATCH_TASK_QUEUE`` | ``switchyard-batch`` | task queue of batch workflows and their items |
+| ``SWITCHYARD_BATCH_TARGET_CPU`` | unset | 0..1: the batch worker takes new work only while the machine's CPU use is below this |
 | ``SWITCHYARD_DEV_PORT`` | ``7233`` | gRPC port of the embedded dev server (UI on port + 1000) |
 
 Temporal connection settings are NOT here: they come from Temporal's standard environment
@@ -35,6 +36,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     task_queue: str = "switchyard-requests"
     batch_task_queue: str = "switchyard-batch"
+    batch_target_cpu: float | None = Field(default=None, gt=0, le=1)
     dev_port: int = 7233
 
     def config_path(self) -> Path:

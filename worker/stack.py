@@ -6,8 +6,10 @@ migrations, one background worker running the requested config, and the OpenAI-c
 gateway (``worker/gateway/launch.py``). Run twice, the second ``up``
 finds the running pieces (pid files under ``$SWITCHYARD_HOME/run``) and starts nothing new; a
 worker or gateway running a *different* config, or started when other provider key variables were
-set (names compared, never values: ``keys_set``), is restarted so the new config or key takes effect. It also creates (or updates)
-the learning schedule, idempotently (``worker/schedule.py``): one schedule however often it runs.
+set (names compared, never values: ``keys_set``), is restarted so the new config or key takes effect.
+The worker's batch half yields the CPU to interactive requests (``EMBEDDED_BATCH_TARGET_CPU``).
+It also creates (or updates) the learning schedule, idempotently (``worker/schedule.py``): one
+schedule however often it runs.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ async def _ensure_worker(settings: Settings, config_path: Path, status: StackSta
     cmd = [sys.executable, "-m", "worker.cli", "worker", "--config", str(config_path),
            "--task-queue", settings.task_queue, "--ready-file", str(ready)]
     env = {"SWITCHYARD_HOME": str(settings.home), "SWITCHYARD_DEV_PORT": str(settings.dev_port),
-           "DATABASE_URL": settings.db_url()}
+           "DATABASE_URL": settings.db_url(),
+           "SWITCHYARD_BATCH_TARGET_CPU": str(settings.batch_target_cpu or EMBEDDED_BATCH_TARGET_CPU)}
     rec = start_detached(settings.home, WORKER, cmd,
                          {"config": str(config_path), "task_queue": settings.task_queue, "keys": keys}, env=env)
     for _ in range(300):
@@ -79,6 +82,12 @@ async def _ensure_worker(settings: Settings, config_path: Path, status: StackSta
         raise RuntimeError("worker did not start polling within 30 s")
     status.started.append(WORKER)
     status.worker_pid = rec.pid
+
+
+#: Machine CPU share (0..1) above which the embedded worker's batch worker takes no new work: on
+#: one machine, the batch yields to interactive requests (``bench/batch.py``: interactive p50 while
+#: a batch runs 1.42-1.53x alone without it, 1.22x with 0.7, at 55-60 % of the batch's items/s).
+EMBEDDED_BATCH_TARGET_CPU = 0.7
 
 
 def keys_set(cfg: SwitchyardConfig, env: Mapping[str, str] | None = None) -> list[str]:

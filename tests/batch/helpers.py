@@ -87,11 +87,12 @@ class BatchRig:
 
 
 @asynccontextmanager
-async def batch_worker(client: Client, cfg: SwitchyardConfig, db_url: str) -> AsyncIterator[BatchRig]:
+async def batch_worker(client: Client, cfg: SwitchyardConfig, db_url: str,
+                       target_cpu: float | None = None) -> AsyncIterator[BatchRig]:
     services = Services.open(db_url, ConfigHolder.fixed(cfg))
     queue = f"test-batch-{uuid.uuid4().hex[:8]}"
     try:
-        async with build_batch_worker(client, services, queue):
+        async with build_batch_worker(client, services, queue, target_cpu=target_cpu):
             yield BatchRig(BatchClient(client, BatchStore(services.engine), queue), services, queue)
     finally:
         await services.aclose()

@@ -115,3 +115,16 @@ async def test_progress_query_counts_match_the_database_while_running(
     assert (final.state, final.finished, final.done, final.in_flight) == ("completed", 24, 24, 0)
     assert final.cost_usd == pytest.approx(summary.cost_usd) and summary.runs == 3
     assert meta.current_details.startswith("**completed**: 24/24 finished")
+
+
+async def test_a_cpu_targeted_batch_worker_still_finishes_every_item(temporal_env, db_url, engine, sim,
+                                                                      tmp_path) -> None:
+    # SWITCHYARD_BATCH_TARGET_CPU (what `up` sets): Temporal's resource-based slot supplier with at
+    # least one slot of each kind, so a batch slows down on a busy machine but never stalls.
+    path = write_batch(tmp_path / "docs.jsonl", 12)
+    async with batch_worker(temporal_env.client, config(sim.base_url), db_url, target_cpu=0.05) as rig:
+        info, _ = await rig.client.load(path, job="cpu-target")
+        await rig.client.start(info.batch_id, concurrency=4)
+        summary = await asyncio.wait_for(rig.client.wait(info.batch_id), 120)
+    assert (summary.done, summary.failed) == (12, 0)
+    assert [r.n for r in await result_rows(engine, info.batch_id) if r.status == "done"] == list(range(1, 13))
