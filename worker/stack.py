@@ -86,7 +86,7 @@ async def _ensure_worker(settings: Settings, config_path: Path, status: StackSta
 
 #: Machine CPU share (0..1) above which the embedded worker's batch worker takes no new work: on
 #: one machine, the batch yields to interactive requests (``bench/batch.py``: interactive p50 while
-#: a batch runs 1.42-1.53x alone without it, 1.22x with 0.7, at 55-60 % of the batch's items/s).
+#: a batch runs 1.58x alone without it, 1.25x with 0.7, the batch at 10.4 instead of 18.6 items/s).
 EMBEDDED_BATCH_TARGET_CPU = 0.7
 
 
