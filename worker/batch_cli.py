@@ -134,19 +134,23 @@ def run(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="
 
 
 @batch_app.command("attach")
-def attach(batch_id: Annotated[str, typer.Argument(help="Batch id.")]) -> None:
+def attach(batch_id: Annotated[str, typer.Argument(help="Batch id (or its workflow id, batch-<id>).")]) -> None:
     """Follow a batch's latest run with the progress bar until it ends."""
-    _run(lambda bc: follow(bc, batch_id))
+    async def go(bc: BatchClient) -> int:
+        return await follow(bc, await bc.resolve(batch_id))
+
+    _run(go)
 
 
 @batch_app.command("retry-failed")
-def retry_failed(batch_id: Annotated[str, typer.Argument(help="Batch id.")], concurrency: Concurrency = 20,
+def retry_failed(given: Annotated[str, typer.Argument(metavar="BATCH_ID", help="Batch id.")],
+                 concurrency: Concurrency = 20,
                  out: Out = None) -> None:
     """Re-run only the items that failed, as the next round, and follow it."""
 
     async def go(bc: BatchClient) -> int:
+        batch_id = await bc.resolve(given)
         if (await bc.store.counts(batch_id)).failed == 0:
-            await bc.store.info(batch_id)
             console.print(f"batch {batch_id} has no failed items; nothing to retry")
             return 0
         try:
@@ -160,13 +164,12 @@ def retry_failed(batch_id: Annotated[str, typer.Argument(help="Batch id.")], con
 
 
 @batch_app.command("export")
-def export(batch_id: Annotated[str, typer.Argument(help="Batch id.")],
+def export(batch_id: Annotated[str, typer.Argument(help="Batch id (or its workflow id, batch-<id>).")],
            out: Annotated[Path, typer.Option("--out", "-o", help="Export directory.")]) -> None:
     """Write results.jsonl and docs/ from the database (works on any machine that reaches it)."""
 
     async def go(bc: BatchClient) -> int:
-        await bc.store.info(batch_id)
-        path = await export_batch(bc.store, batch_id, out)
+        path = await export_batch(bc.store, await bc.resolve(batch_id), out)
         console.print(f"wrote {path} and {out / 'docs'}")
         return 0
 

@@ -25,7 +25,7 @@ from temporalio.common import Priority, WorkflowIDConflictPolicy, WorkflowIDReus
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from activities.storage.batches import BatchInfo, BatchStore
+from activities.storage.batches import BatchInfo, BatchNotFound, BatchStore
 from core.batch import (
     BATCH_TASK_QUEUE,
     BATCH_WORKFLOW,
@@ -65,6 +65,17 @@ class BatchClient:
             digest = hashlib.sha256(raw + f"\0{task_type}\0{tenant}".encode()).hexdigest()[:10]
             job = f"{path.stem}-{digest}"
         return await self.store.load(job_id(job), items, source=str(path), task_type=task_type, tenant=tenant)
+
+    async def resolve(self, given: str) -> str:
+        """The batch id for what a user typed: the id itself, or the batch's workflow id
+        (``batch-<id>``, as the Temporal UI shows it). Raises ``BatchNotFound`` for neither."""
+        try:
+            return (await self.store.info(given)).batch_id
+        except BatchNotFound:
+            prefix = batch_workflow_id("")
+            if given.startswith(prefix) and len(given) > len(prefix):
+                return (await self.store.info(given[len(prefix):])).batch_id
+            raise
 
     def handle(self, batch_id: str) -> WorkflowHandle[object, BatchSummary]:
         """The handle of the batch's latest run (follows continue-as-new)."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 
-from activities.storage.batches import BatchStore
+import pytest
+
+from activities.storage.batches import BatchNotFound, BatchStore
 from core.batch import BeginInput, ItemOutcome, PageInput
 from core.batch_file import parse_lines
 from core.request import AttemptRecord
 from tests.batch.helpers import item_rows, result_rows
+from worker.batch_client import BatchClient
 
 
 def _items(n: int) -> list:
@@ -59,3 +62,16 @@ async def test_pages_follow_the_cursor_status_and_byte_budget(engine) -> None:
     assert [i.n for i in failed.items] == [2, 5]
     small = await store.page(PageInput(batch_id="store-2", mode="pending", after_n=0, limit=10, max_bytes=1))
     assert [i.n for i in small.items] == [1]  # always at least one item
+
+
+async def test_a_batch_is_found_by_its_id_or_its_workflow_id(engine, temporal_env) -> None:
+    store = BatchStore(engine)
+    await store.load("resolve-1", _items(1))
+    await store.load("batch-resolve-2", _items(1))  # a file named batch*.jsonl gives such ids
+    bc = BatchClient(temporal_env.client, store, "unused")
+    assert await bc.resolve("resolve-1") == "resolve-1"
+    assert await bc.resolve("batch-resolve-1") == "resolve-1"
+    assert await bc.resolve("batch-resolve-2") == "batch-resolve-2"
+    assert await bc.resolve("batch-batch-resolve-2") == "batch-resolve-2"
+    with pytest.raises(BatchNotFound):
+        await bc.resolve("batch-nothing")
