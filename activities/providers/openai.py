@@ -107,7 +107,20 @@ def _body(call: ProviderCall, notes: list[str]) -> dict[str, Any]:
     _check_images(body["messages"], notes)
     _json_word(body, notes)
     _stop_limit(body, call, notes)
+    _output_cap(body, call, notes)
     return body
+
+
+def _output_cap(body: dict[str, Any], call: ProviderCall, notes: list[str]) -> None:
+    """``max_tokens`` / ``max_completion_tokens`` above the target's ``max_output_tokens`` are
+    clamped with a note, as the Anthropic and Gemini adapters do: OpenAI answers a larger cap with a
+    400 ("max_tokens is too large"), which would stop a request its primary could have served."""
+    limit = call.target.max_output_tokens
+    for name in ("max_tokens", "max_completion_tokens"):
+        cap = body.get(name)
+        if isinstance(cap, int) and cap > limit:
+            body[name] = limit
+            notes.append(f"{P}: {name} {cap} clamped to the target's maximum {limit}")
 
 
 def _stop_limit(body: dict[str, Any], call: ProviderCall, notes: list[str]) -> None:

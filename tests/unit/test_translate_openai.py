@@ -314,3 +314,12 @@ def test_openai_gets_at_most_four_stop_sequences(make_call: Callable[..., Provid
     assert wire.body["stop"] == ["5", "6", "7", "8"] and any("first 4 of 5 stop" in n for n in wire.notes)
     local = build_request(make_call("openai", request, base_url="http://127.0.0.1:8000/v1"))
     assert local.body["stop"] == request["stop"] and local.notes == []          # vLLM & co. take more
+
+
+def test_output_cap_above_the_targets_maximum_is_clamped_with_a_note(make_call: Callable[..., ProviderCall]) -> None:
+    request = {"messages": [{"role": "user", "content": "Write"}], "max_tokens": 100000}
+    wire = build_request(make_call("openai", request, max_output_tokens=16384))
+    assert wire.body["max_tokens"] == 16384
+    assert wire.notes == ["openai: max_tokens 100000 clamped to the target's maximum 16384"]
+    request = {"messages": [{"role": "user", "content": "Write"}], "max_completion_tokens": 300}
+    assert build_request(make_call("openai", request, max_output_tokens=16384)).body["max_completion_tokens"] == 300
