@@ -38,9 +38,10 @@ from rich.text import Text
 from activities.batch_export import export_batch
 from activities.storage.batches import BatchNotFound, BatchStore
 from activities.storage.engine import make_engine
+from migrations.runner import upgrade
 from core.batch import BatchProgress, BatchSummary
 from core.batch_file import BatchFileError
-from worker.batch_client import BatchBusy, BatchClient
+from worker.batch_client import BatchBusy, BatchClient, resolve_batch_id
 from worker import stack
 from worker.client import connect
 from worker.config_loader import ConfigError, load_config
@@ -89,10 +90,28 @@ def _running_routes(settings: Settings) -> set[str] | None:
         return None
 
 
+def _run_store(coro_fn: Callable[[BatchStore], Awaitable[int]]) -> None:
+    """Run a command that only reads the database (no Temporal server needed)."""
+    async def main() -> int:
+        settings = Settings()
+        settings.home.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(upgrade, settings.db_url())  # a fresh home reads as "no batches"
+        engine = make_engine(settings.db_url())
+        try:
+            return await coro_fn(BatchStore(engine))
+        finally:
+            await engine.dispose()
+    _finish(main)
+
+
 def _run(coro_fn: Callable[[BatchClient], Awaitable[int]]) -> None:
     async def main() -> int:
         async with _batch_client(Settings()) as bc:
             return await coro_fn(bc)
+    _finish(main)
+
+
+def _finish(main: Callable[[], Awaitable[int]]) -> None:
     try:
         code = asyncio.run(main())
     except KeyboardInterrupt:
@@ -168,28 +187,28 @@ def export(batch_id: Annotated[str, typer.Argument(help="Batch id (or its workfl
            out: Annotated[Path, typer.Option("--out", "-o", help="Export directory.")]) -> None:
     """Write results.jsonl and docs/ from the database (works on any machine that reaches it)."""
 
-    async def go(bc: BatchClient) -> int:
-        path = await export_batch(bc.store, await bc.resolve(batch_id), out)
+    async def go(store: BatchStore) -> int:
+        path = await export_batch(store, await resolve_batch_id(store, batch_id), out)
         console.print(f"wrote {path} and {out / 'docs'}")
         return 0
 
-    _run(go)
+    _run_store(go)
 
 
 @batch_app.command("list")
 def list_batches() -> None:
     """The most recent batches with their counts."""
 
-    async def go(bc: BatchClient) -> int:
+    async def go(store: BatchStore) -> int:
         table = Table("batch", "state", "items", "done", "failed", "round", "cost USD", "source")
-        for b in await bc.store.list():
-            c = await bc.store.counts(b.batch_id)
+        for b in await store.list():
+            c = await store.counts(b.batch_id)
             table.add_row(b.batch_id, b.state, str(c.total), str(c.done), str(c.failed), str(b.round),
                           f"{c.cost_usd:.6f}", b.source)
         console.print(table)
         return 0
 
-    _run(go)
+    _run_store(go)
 
 
 class _Rate(ProgressColumn):

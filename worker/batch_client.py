@@ -46,6 +46,18 @@ class BatchBusy(RuntimeError):
     """The batch's workflow is still running (retry-failed must wait for it)."""
 
 
+async def resolve_batch_id(store: BatchStore, given: str) -> str:
+    """The batch id for what a user typed: the id itself, or the batch's workflow id
+    (``batch-<id>``, as the Temporal UI shows it). Raises ``BatchNotFound`` for neither."""
+    try:
+        return (await store.info(given)).batch_id
+    except BatchNotFound:
+        prefix = batch_workflow_id("")
+        if given.startswith(prefix) and len(given) > len(prefix):
+            return (await store.info(given[len(prefix):])).batch_id
+        raise
+
+
 class BatchClient:
     """Load, start, follow and retry batches (see module docstring)."""
 
@@ -67,15 +79,8 @@ class BatchClient:
         return await self.store.load(job_id(job), items, source=str(path), task_type=task_type, tenant=tenant)
 
     async def resolve(self, given: str) -> str:
-        """The batch id for what a user typed: the id itself, or the batch's workflow id
-        (``batch-<id>``, as the Temporal UI shows it). Raises ``BatchNotFound`` for neither."""
-        try:
-            return (await self.store.info(given)).batch_id
-        except BatchNotFound:
-            prefix = batch_workflow_id("")
-            if given.startswith(prefix) and len(given) > len(prefix):
-                return (await self.store.info(given[len(prefix):])).batch_id
-            raise
+        """:func:`resolve_batch_id` on this client's store."""
+        return await resolve_batch_id(self.store, given)
 
     def handle(self, batch_id: str) -> WorkflowHandle[object, BatchSummary]:
         """The handle of the batch's latest run (follows continue-as-new)."""

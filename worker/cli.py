@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import OperationalError
 
 from migrations.runner import upgrade
 from simulator.scenario import ScenarioError
@@ -253,11 +254,18 @@ def feedback(workflow_id: Annotated[str, typer.Argument(help="Workflow id of the
 
 def main() -> None:
     """Console-script entry point: ``app`` with the errors every command can hit (no Temporal server
-    at the configured address) turned into one line on stderr and exit code 3, not a traceback."""
+    at the configured address, the database unreachable) turned into one line on stderr and exit
+    code 3, not a traceback."""
     try:
         app()
     except TemporalUnreachable as e:
         err_console.print(f"[red]error:[/] {e}", markup=True, highlight=False)
+        raise SystemExit(3) from None
+    except OperationalError as e:  # the database (DATABASE_URL or the embedded SQLite file) is unreachable
+        err_console.print(f"[red]error:[/] database unreachable: {e.orig or e}", markup=True, highlight=False)
+        raise SystemExit(3) from None
+    except ConnectionRefusedError as e:  # e.g. PostgreSQL at DATABASE_URL not listening
+        err_console.print(f"[red]error:[/] connection refused: {e}", markup=True, highlight=False)
         raise SystemExit(3) from None
 
 

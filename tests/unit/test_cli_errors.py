@@ -66,3 +66,15 @@ def test_real_provider_demo_names_missing_keys_and_refuses_when_none_is_set() ->
     _check_keys(cfg, console, env={"OPENAI_API_KEY": "sk-secret-value"})
     out = console.export_text()
     assert "ANTHROPIC_API_KEY" in out and "sk-secret-value" not in out and "OPENAI_API_KEY" not in out
+
+
+def test_batch_list_and_export_read_the_database_without_a_temporal_server(tmp_path) -> None:
+    env = {**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:1", "SWITCHYARD_HOME": str(tmp_path / "home")}
+    env.pop("DATABASE_URL", None)
+    listed = subprocess.run([sys.executable, "-m", "worker.cli", "batch", "list"], cwd=REPO_ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert "batch" in listed.stdout and "Temporal" not in listed.stderr
+    export = subprocess.run([sys.executable, "-m", "worker.cli", "batch", "export", "batch-none", "--out",
+                             str(tmp_path / "out")], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert export.returncode == 1 and "no batch 'batch-none'" in export.stderr
