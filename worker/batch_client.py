@@ -53,9 +53,12 @@ async def resolve_batch_id(store: BatchStore, given: str) -> str:
         return (await store.info(given)).batch_id
     except BatchNotFound:
         prefix = batch_workflow_id("")
-        if given.startswith(prefix) and len(given) > len(prefix):
-            return (await store.info(given[len(prefix):])).batch_id
-        raise
+        if not (given.startswith(prefix) and len(given) > len(prefix)):
+            raise
+    try:
+        return (await store.info(given[len(prefix):])).batch_id
+    except BatchNotFound:
+        raise BatchNotFound(given) from None
 
 
 class BatchClient:
