@@ -22,7 +22,6 @@ from typing import Annotated, Any
 
 import click
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -41,15 +40,16 @@ from activities.storage.engine import make_engine
 from migrations.runner import upgrade
 from core.batch import BatchProgress, BatchSummary
 from core.batch_file import BatchFileError
-from worker.batch_client import BatchBusy, BatchClient, resolve_batch_id
 from worker import stack
+from worker.batch_client import BatchBusy, BatchClient, resolve_batch_id
 from worker.client import connect
 from worker.config_loader import ConfigError, load_config
+from worker.render import cli_console
 from worker.settings import Settings
 
 POLL_S = 0.5
-console = Console()
-err = Console(stderr=True)
+console = cli_console()
+err = cli_console(stderr=True)
 
 
 class _DefaultRun(typer.core.TyperGroup):

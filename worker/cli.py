@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
 from migrations.runner import upgrade
@@ -30,15 +29,15 @@ from worker.gateway.keys_cli import keys_app
 from worker.gateway.server import run_gateway
 from worker.health_cli import send_feedback, show_health
 from worker.rankings_cli import schedule_command, show_rankings
-from worker.render import print_status
+from worker.render import cli_console, print_status
 from worker.run_worker import run_worker
 from worker.settings import Settings
 from worker.submit_cli import submit_one
 
 app = typer.Typer(help="Switchyard: durable AI failover on Temporal.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
-console = Console()
-err_console = Console(stderr=True)
+console = cli_console()
+err_console = cli_console(stderr=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config YAML (default: $SWITCHYARD_CONFIG, "
                                                 "./switchyard.yaml, else examples/simulated.yaml).")]

@@ -48,13 +48,11 @@ async def show_health(settings: Settings, console: Console, *, once: bool, inter
     await asyncio.to_thread(upgrade, settings.db_url())
     engine = make_engine(settings.db_url())
     store = HealthStore(engine)
-    if not console.is_terminal:  # piped or logged: full-width rows, one snapshot per refresh
-        console.width = max(console.width, 200)
     try:
         if once:
             console.print(health_table(await store.current(), time.time()))
             return
-        if not console.is_terminal:
+        if not console.is_terminal:  # piped or logged: one snapshot per refresh (the CLI's console is wide)
             while True:
                 console.print(health_table(await store.current(), time.time()))
                 await asyncio.sleep(interval_s)

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
 from core.request import RequestResult, RoutingTrace
 from worker.stack import StackStatus
+
+
+#: Width (characters) of tables written to a pipe or file, where rich would assume 80 and cut ids.
+PIPED_WIDTH = 200
+
+
+def cli_console(stderr: bool = False) -> Console:
+    """A rich console for CLI output: the terminal's width on a terminal; :data:`PIPED_WIDTH`
+    when piped or redirected (unless ``COLUMNS`` says otherwise), so ids stay whole for copying."""
+    stream = sys.stderr if stderr else sys.stdout
+    piped = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(stderr=stderr, width=PIPED_WIDTH if piped else None)
 
 
 def trace_table(trace: RoutingTrace) -> Table:

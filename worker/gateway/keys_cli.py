@@ -14,16 +14,16 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from activities.storage.api_keys import ApiKeyStore, InvalidTenant
 from activities.storage.engine import make_engine
 from migrations.runner import upgrade
+from worker.render import cli_console
 from worker.settings import Settings
 
 keys_app = typer.Typer(help="Gateway API keys (one tenant per key, stored hashed).", no_args_is_help=True)
-console = Console()
+console = cli_console()
 T = TypeVar("T")
 
 
@@ -48,7 +48,7 @@ def create(tenant: Annotated[str, typer.Argument(help="Tenant the key acts for."
     try:
         created = _with_store(lambda store: store.create(tenant, name))
     except InvalidTenant as e:
-        Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False)
+        cli_console(stderr=True).print(f"[red]error:[/] {e}", highlight=False)
         raise typer.Exit(2) from None
     console.print(f"key id {created.key_id} for tenant {created.tenant}; store the key now, it is not shown again:")
     print(created.key)
@@ -71,7 +71,7 @@ def list_keys(tenant: Annotated[str | None, typer.Option(help="Only this tenant'
 def revoke(key_id: Annotated[str, typer.Argument(help="The key id shown by `create` and `list`.")]) -> None:
     """Revoke a key; exit 1 if no active key has this id."""
     if not _with_store(lambda store: store.revoke(key_id)):
-        Console(stderr=True).print(f"[red]error:[/] no active key with id {key_id!r}", highlight=False)
+        cli_console(stderr=True).print(f"[red]error:[/] no active key with id {key_id!r}", highlight=False)
         raise typer.Exit(1)
     console.print(f"revoked {key_id}")
 
