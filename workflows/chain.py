@@ -99,11 +99,16 @@ async def walk_plan(plan: Plan, budget_s: float, started: float, call: AttemptCa
     walk = ChainWalk(plan)
     seq = first_seq - 1
     stop: Stop | None = None
+    moved_from: str | None = None  # error class of the failure that sent the walk on
     while (entry := walk.next()) is not None:
         remaining = budget_s - (workflow.time() - started)
         if remaining < MIN_ATTEMPT_BUDGET_S:
             stop = walk.deadline()
             break
+        if moved_from is not None:  # a failover counts once the walk really moves to a next target
+            trace.failovers += 1
+            trace.failover_reasons[moved_from] = trace.failover_reasons.get(moved_from, 0) + 1
+            moved_from = None
         seq += 1
         try:
             res = await call(entry, seq, remaining)
@@ -113,8 +118,7 @@ async def walk_plan(plan: Plan, budget_s: float, started: float, call: AttemptCa
             stop = walk.fail(entry, failure)
             if stop:
                 break
-            trace.failovers += 1
-            trace.failover_reasons[failure.error_class] = trace.failover_reasons.get(failure.error_class, 0) + 1
+            moved_from = failure.error_class
             continue
         return Walked(trace, walk, res, seq, None)
     return Walked(trace, walk, None, seq, stop or walk.exhausted(workflow.time()))

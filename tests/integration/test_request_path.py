@@ -166,6 +166,7 @@ async def test_every_target_down_gives_a_clear_error_naming_each_attempt(tempora
     for t in f.trace.plan:
         assert t in f.message
     assert len(await rows(engine, e.value.workflow_id)) == len(f.trace.attempts) == 2 * len(f.trace.plan)
+    assert f.trace.failovers == len(f.trace.plan) - 1  # moves between targets, not failures
 
 
 async def test_idempotency_key_attaches_to_the_same_execution(temporal_env, db_url, engine, sim) -> None:
