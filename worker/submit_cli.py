@@ -9,7 +9,7 @@ from activities.storage.payloads import PayloadStore
 from core.chat import ChatMessage, ChatRequest
 from core.request import RequestInput
 from worker.client import connect
-from worker.render import print_result
+from worker.render import print_result, trace_table
 from worker.settings import Settings
 from worker.submit import RequestFailed, SwitchyardClient
 
@@ -39,6 +39,8 @@ async def submit_one(settings: Settings, console: Console, prompt: str, *, task_
         else:
             console.print(f"[red]{e.failure.error_class}[/] ({e.failure.status}) in {e.workflow_id}: "
                           f"{e.failure.message}")
+            if e.failure.trace.attempts:
+                console.print(trace_table(e.failure.trace))
         return 1
     finally:
         await engine.dispose()
