@@ -74,8 +74,10 @@ def down() -> None:
 
 @app.command()
 def status() -> None:
-    """Show what of the embedded stack is running."""
-    print_status(console, stack.status(_settings()))
+    """Show what of the embedded stack is running; exit code 1 when its Temporal server is down."""
+    st = stack.status(_settings())
+    print_status(console, st)
+    raise typer.Exit(1 if st.temporal_address == "(down)" else 0)
 
 
 @app.command()
