@@ -180,7 +180,7 @@ class Tracker(BaseModel):
         sigs = self.signals(now, s)
         reasons = [sig.reason for sig in sigs if sig.severity > 0 and sig.reason]
         if self.breaker.state is not BreakerState.CLOSED:
-            reasons.insert(0, f"breaker {self.breaker.state.value}: {self.breaker.reason}")
+            reasons.insert(0, f"breaker {self.breaker.state.value} (opened on {self.breaker.reason})")
         sc = 0.0 if self.breaker.state is BreakerState.OPEN else score(sigs)
         return TargetView(target=self.target, state=public_state(self.levels.level, self.breaker.state),
                           level=self.levels.level.name.lower(), score=round(sc, 3),
