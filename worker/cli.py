@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from opentelemetry import trace as otel_trace
 from sqlalchemy.exc import OperationalError
 
 from migrations.runner import upgrade
@@ -256,18 +260,44 @@ def feedback(workflow_id: Annotated[str, typer.Argument(help="Workflow id of the
 def main() -> None:
     """Console-script entry point: ``app`` with the errors every command can hit (no Temporal server
     at the configured address, the database unreachable) turned into one line on stderr and exit
-    code 3, not a traceback."""
+    code 3, not a traceback; then :func:`_leave`."""
+    _leave(_run_app())
+
+
+def _run_app() -> int:
     try:
         app()
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            err_console.print(e.code, highlight=False)
+            return 1
+        return int(e.code or 0)
     except TemporalUnreachable as e:
         err_console.print(f"[red]error:[/] {e}", markup=True, highlight=False)
-        raise SystemExit(3) from None
+        return 3
     except OperationalError as e:  # the database (DATABASE_URL or the embedded SQLite file) is unreachable
         err_console.print(f"[red]error:[/] database unreachable: {e.orig or e}", markup=True, highlight=False)
-        raise SystemExit(3) from None
+        return 3
     except ConnectionRefusedError as e:  # e.g. PostgreSQL at DATABASE_URL not listening
         err_console.print(f"[red]error:[/] connection refused: {e}", markup=True, highlight=False)
-        raise SystemExit(3) from None
+        return 3
+    except Exception:  # noqa: BLE001 - printed as Python would, then the same exit path
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def _leave(code: int) -> None:
+    """Exit without interpreter finalization, after flushing what finalization would: the Temporal
+    client's Rust threads can abort a finalizing interpreter ("Fatal Python error:
+    PyGILState_Release", temporalio/sdk-python#300, open), turning a finished command into SIGABRT."""
+    provider = otel_trace.get_tracer_provider()
+    if hasattr(provider, "shutdown"):
+        provider.shutdown()  # export the last spans
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
