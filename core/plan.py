@@ -96,6 +96,13 @@ class Cooldown(_Model):
     reason: str
 
 
+#: How each ``Plan.skipped`` reason starts: the request needs a capability the target lacks, the
+#: target's context window is too small for it, or the target is cooling down (its own state).
+SKIP_CAPABILITY = "lacks capability"
+SKIP_CONTEXT = "context window"
+SKIP_COOLDOWN = "cooling down"
+
+
 class UnknownRoute(KeyError):
     """The request's task type names no route."""
 
@@ -113,10 +120,10 @@ def _ordered_by_region(group: list[TargetConfig], origin: str) -> list[tuple[Tar
 def _unfit_reason(cfg: SwitchyardConfig, t: TargetConfig, inp: PlanInput) -> str | None:
     missing = sorted(set(inp.required_capabilities) - set(t.capabilities))
     if missing:
-        return f"lacks capability {', '.join(missing)}"
+        return f"{SKIP_CAPABILITY} {', '.join(missing)}"
     needed = inp.estimated_prompt_tokens + (inp.output_cap or 0)
     if needed > t.context_window:
-        return f"context window {t.context_window} < estimated prompt + max tokens {needed}"
+        return f"{SKIP_CONTEXT} {t.context_window} < estimated prompt + max tokens {needed}"
     return None
 
 
@@ -162,7 +169,7 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
     for e in fitting:
         if e.target in active and e not in entries:
             c = active[e.target]
-            skipped[e.target] = f"cooling down for {c.until - now:.1f} s after {c.reason}"
+            skipped[e.target] = f"{SKIP_COOLDOWN} for {c.until - now:.1f} s after {c.reason}"
     _pin_first(entries, inp.pinned_target)
     panic = False
     if health:

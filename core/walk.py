@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from core.attempt import AttemptFailure
 from core.errors import CALLER_STATUS, Action, ErrorClass, policy
-from core.plan import Plan, PlanEntry
+from core.plan import SKIP_CONTEXT, SKIP_COOLDOWN, Plan, PlanEntry
 
 ALL_TARGETS_FAILED = "AllTargetsFailed"
 #: Retry-After (s) suggested to the caller when every target failed and no cooldown says better.
@@ -134,9 +134,9 @@ def _unfit_class(skipped: dict[str, str]) -> ErrorClass | None:
     unfit reasons): a context window too small -> ``ContextLengthExceeded`` (OpenAI answers such a
     request with a 400 ``context_length_exceeded``), a missing capability -> ``UnsupportedInput``.
     ``None`` when some target was skipped for its own state (a cooldown): retrying may then help."""
-    if not skipped or any(why.startswith("cooling down") for why in skipped.values()):
+    if not skipped or any(why.startswith(SKIP_COOLDOWN) for why in skipped.values()):
         return None
-    if any(why.startswith("context window") for why in skipped.values()):
+    if any(why.startswith(SKIP_CONTEXT) for why in skipped.values()):
         return ErrorClass.CONTEXT_LENGTH
     return ErrorClass.UNSUPPORTED_INPUT
 

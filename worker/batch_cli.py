@@ -37,11 +37,11 @@ from rich.text import Text
 from activities.batch_export import export_batch
 from activities.storage.batches import BatchNotFound, BatchStore
 from activities.storage.engine import make_engine
-from migrations.runner import upgrade
 from core.batch import BatchProgress, BatchSummary
 from core.batch_file import BatchFileError
 from worker import stack
 from worker.batch_client import BatchBusy, BatchClient, resolve_batch_id
+from worker.cli_db import migrated_engine
 from worker.client import connect
 from worker.config_loader import ConfigError, load_config
 from worker.render import cli_console
@@ -93,14 +93,8 @@ def _running_routes(settings: Settings) -> set[str] | None:
 def _run_store(coro_fn: Callable[[BatchStore], Awaitable[int]]) -> None:
     """Run a command that only reads the database (no Temporal server needed)."""
     async def main() -> int:
-        settings = Settings()
-        settings.home.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(upgrade, settings.db_url())  # a fresh home reads as "no batches"
-        engine = make_engine(settings.db_url())
-        try:
+        async with migrated_engine(Settings()) as engine:
             return await coro_fn(BatchStore(engine))
-        finally:
-            await engine.dispose()
     _finish(main)
 
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -40,6 +38,7 @@ from simulator.server import run_simulator
 from worker import stack
 from worker.client import connect
 from worker.config_loader import load_config
+from worker.devserver import port_open
 from worker.render import print_status
 from worker.settings import REPO_ROOT, Settings
 from worker.simulated import SHIPPED_BASE, SIMULATED
@@ -112,15 +111,11 @@ class DemoPortBusy(RuntimeError):
 
 
 def _check_port_free(port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError as e:
-            raise DemoPortBusy(
-                f"port {port} on 127.0.0.1 is in use ({e.strerror}); the demo serves its simulator there. "
-                f"Stop whatever holds it (`ss -ltnp 'sport = :{port}'` shows it; often a `switchyard simulate` "
-                "left running) and run the demo again. The running stack was not changed.") from None
+    if port_open(port):
+        raise DemoPortBusy(
+            f"port {port} on 127.0.0.1 is in use; the demo serves its simulator there. Stop whatever holds it "
+            f"(`ss -ltnp 'sport = :{port}'` shows it; often a `switchyard simulate` left running) and run the "
+            "demo again. The running stack was not changed.")
 
 
 class DemoKeysMissing(RuntimeError):
@@ -131,10 +126,9 @@ def _check_keys(cfg: SwitchyardConfig, console: Console, env: Mapping[str, str] 
     """Name (never show) the key variables that are not set: their providers' targets will fail
     over with an authentication error. Raises :class:`DemoKeysMissing` when every provider that
     needs a key lacks it (a keyless self-hosted server alone is not a demo worth paying for)."""
-    env = os.environ if env is None else env
-    needed = {name: p.api_key_env for name, p in cfg.providers.items() if p.api_key_env}
-    missing = sorted(var for var in needed.values() if not env.get(var))
-    if needed and len(missing) == len(set(needed.values())):
+    needed = {p.api_key_env for p in cfg.providers.values() if p.api_key_env}
+    missing = sorted(needed - set(stack.keys_set(cfg, env)))
+    if needed and len(missing) == len(needed):
         raise DemoKeysMissing(f"no provider key is set ({', '.join(missing)}): export at least one, or run "
                               "the demo on the simulator (without --config)")
     if missing:

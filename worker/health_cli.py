@@ -17,7 +17,7 @@ from rich.table import Table
 from activities.storage.engine import make_engine
 from activities.storage.health import HealthStore, UnknownRequest
 from core.health.view import TargetView
-from migrations.runner import upgrade
+from worker.cli_db import migrated_engine
 from worker.client import connect
 from worker.feedback import submit_feedback
 from worker.settings import Settings
@@ -44,11 +44,8 @@ async def show_health(settings: Settings, console: Console, *, once: bool, inter
     """Print the table once, or refresh it every ``interval_s`` until interrupted (the database is
     migrated first, so a fresh home shows an empty table instead of an error). Not on a terminal
     (piped, redirected), each refresh prints a new full-width snapshot instead of redrawing."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(upgrade, settings.db_url())
-    engine = make_engine(settings.db_url())
-    store = HealthStore(engine)
-    try:
+    async with migrated_engine(settings) as engine:
+        store = HealthStore(engine)
         if once:
             console.print(health_table(await store.current(), time.time()))
             return
@@ -60,8 +57,6 @@ async def show_health(settings: Settings, console: Console, *, once: bool, inter
             while True:
                 await asyncio.sleep(interval_s)
                 live.update(health_table(await store.current(), time.time()), refresh=True)
-    finally:
-        await engine.dispose()
 
 
 async def send_feedback(settings: Settings, console: Console, workflow_id: str, positive: bool,

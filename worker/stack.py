@@ -54,10 +54,16 @@ def _ready_file(settings: Settings) -> Path:
     return settings.home / "run" / "worker.ready"
 
 
+#: Machine CPU share (0..1) above which the embedded worker's batch worker takes no new work: on
+#: one machine, the batch yields to interactive requests (``bench/batch.py``: interactive p50 while
+#: a batch runs 1.58x alone without it, 1.25x with 0.7, the batch at 10.4 instead of 18.6 items/s).
+EMBEDDED_BATCH_TARGET_CPU = 0.7
+
+
 async def _ensure_worker(settings: Settings, config_path: Path, status: StackStatus, keys: list[str]) -> None:
+    want = {"config": str(config_path), "task_queue": settings.task_queue, "keys": keys}
     rec = read_record(settings.home, WORKER)
-    if rec is not None and rec.meta.get("config") == str(config_path) \
-            and rec.meta.get("task_queue") == settings.task_queue and rec.meta.get("keys", []) == keys:
+    if rec is not None and all(rec.meta.get(k) == v for k, v in want.items()):
         status.reused.append(WORKER)
         status.worker_pid = rec.pid
         return
@@ -70,8 +76,7 @@ async def _ensure_worker(settings: Settings, config_path: Path, status: StackSta
     env = {"SWITCHYARD_HOME": str(settings.home), "SWITCHYARD_DEV_PORT": str(settings.dev_port),
            "DATABASE_URL": settings.db_url(),
            "SWITCHYARD_BATCH_TARGET_CPU": str(settings.batch_target_cpu or EMBEDDED_BATCH_TARGET_CPU)}
-    rec = start_detached(settings.home, WORKER, cmd,
-                         {"config": str(config_path), "task_queue": settings.task_queue, "keys": keys}, env=env)
+    rec = start_detached(settings.home, WORKER, cmd, want, env=env)
     for _ in range(300):
         if ready.exists():
             break
@@ -82,12 +87,6 @@ async def _ensure_worker(settings: Settings, config_path: Path, status: StackSta
         raise RuntimeError("worker did not start polling within 30 s")
     status.started.append(WORKER)
     status.worker_pid = rec.pid
-
-
-#: Machine CPU share (0..1) above which the embedded worker's batch worker takes no new work: on
-#: one machine, the batch yields to interactive requests (``bench/batch.py``: interactive p50 while
-#: a batch runs 1.58x alone without it, 1.25x with 0.7, the batch at 10.4 instead of 18.6 items/s).
-EMBEDDED_BATCH_TARGET_CPU = 0.7
 
 
 def keys_set(cfg: SwitchyardConfig, env: Mapping[str, str] | None = None) -> list[str]:

@@ -1,8 +1,8 @@
 """Active probes (RESILIENCE.md R5.3, R11.3; Envoy pairs outlier detection with active checks).
 
-Which targets (only those some route can send to), most urgent first: breaker open or half-open; then degraded or down; then targets
-with no outcome for ``probe_idle_s`` (30 s), so a backup that gets no traffic is still known to work
-before it is needed. A target is probed at most once per ``max(1 / probe rate, 1 s)`` by any worker
+Which targets (only those some route can send to), most urgent first: breaker open or half-open;
+then degraded or down; then targets with no outcome for ``probe_idle_s`` (30 s), so a backup that
+gets no traffic is still known to work before it is needed. A target is probed at most once per ``max(1 / probe rate, 1 s)`` by any worker
 (probe rows are shared, so workers do not pile up on one target).
 
 Budget: probes from this process stay within ``max(probe_share x request rate,
@@ -58,11 +58,12 @@ class Prober:
         self._in_flight: set[str] = set()
         self._max = max_in_flight
         self.sent = 0
+        self._routed_for: tuple[str | None, set[str]] = (None, set())
 
     def candidates(self, now: float) -> list[str]:
         """Targets that want a probe now, most urgent first (only targets some route uses)."""
         views = self._monitor.views()
-        routed = routed_targets(self._configs.current()[0])
+        routed = self._routed()
         ranked = []
         for target, v in views.items():
             if target not in routed:
@@ -77,6 +78,13 @@ class Prober:
             elif v.last_seen is None or now - v.last_seen >= s.probe_idle_s:
                 ranked.append((3, v.last_seen or 0.0, target))
         return [t for _, _, t in sorted(ranked)]
+
+    def _routed(self) -> set[str]:
+        """:func:`core.config.routed_targets` of the running config, recomputed when it changes."""
+        cfg, version = self._configs.current()
+        if self._routed_for[0] != version:
+            self._routed_for = (version, routed_targets(cfg))
+        return self._routed_for[1]
 
     def _rate(self, s) -> float:  # type: ignore[no-untyped-def]
         return max(s.probe_share * self._monitor.request_rate(), 1.0 / s.probe_min_interval_s)

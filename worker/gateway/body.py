@@ -90,7 +90,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
     """The field's path as the caller wrote it, without pydantic's union-member tags."""
     out = ""
     for part in loc:
-        if isinstance(part, str) and ("[" in part or part.split("[")[0] in _UNION_TAGS):
+        if isinstance(part, str) and ("[" in part or part in _UNION_TAGS):
             continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(body)"

@@ -17,8 +17,7 @@ import typer
 from rich.table import Table
 
 from activities.storage.api_keys import ApiKeyStore, InvalidTenant
-from activities.storage.engine import make_engine
-from migrations.runner import upgrade
+from worker.cli_db import migrated_engine
 from worker.render import cli_console
 from worker.settings import Settings
 
@@ -28,16 +27,9 @@ T = TypeVar("T")
 
 
 def _with_store(fn: Callable[[ApiKeyStore], Awaitable[T]]) -> T:
-    settings = Settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.db_url())
-
     async def _run() -> T:
-        engine = make_engine(settings.db_url())
-        try:
+        async with migrated_engine(Settings()) as engine:
             return await fn(ApiKeyStore(engine))
-        finally:
-            await engine.dispose()
     return asyncio.run(_run())
 
 
