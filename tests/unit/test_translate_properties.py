@@ -43,8 +43,13 @@ def test_mistral_keeps_roles_order_pairing_and_text(conv: list[dict[str, Any]]) 
     wire = openai.build_request(build_call("openai", {"messages": conv, "tools": TOOLS},
                                            base_url="https://api.mistral.ai/v1"))
     msgs = wire.body["messages"]
-    bridges = [i for i, m in enumerate(msgs) if m["role"] == "assistant" and m.get("content") == BRIDGE_TEXT
-               and i > 0 and msgs[i - 1]["role"] == "tool"]
+    bridges, j = [], 0  # aligned with conv: a caller's own "." assistant turn after a tool is not a bridge
+    for i, m in enumerate(msgs):
+        if (m["role"] == "assistant" and m.get("content") == BRIDGE_TEXT and i > 0 and msgs[i - 1]["role"] == "tool"
+                and j < len(conv) and conv[j]["role"] == "user"):
+            bridges.append(i)
+        else:
+            j += 1
     assert all(msgs[i + 1]["role"] == "user" for i in bridges)          # a bridge only between tool and user
     kept = [m for i, m in enumerate(msgs) if i not in bridges]
     roles = ["system" if m["role"] in SYSTEM_ROLES else m["role"] for m in conv]
