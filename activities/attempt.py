@@ -45,13 +45,19 @@ from activities.providers.registry import adapter_for
 from activities.storage.cooldowns import CooldownStore
 from activities.storage.outcomes import OutcomeRow, OutcomeStore
 from activities.storage.payloads import INLINE_LIMIT_BYTES, PayloadStore
-from core.attempt import AttemptFailure, AttemptInput, AttemptResult
-from core.chat import ChatRequest
+from activities.stream_call import StreamFailed, streamed_call
+from activities.stream_glue import Glue
+from activities.streams.publisher import StreamPublisher
+from core.attempt import AttemptFailure, AttemptInput, AttemptResult, Partial
+from core.chat import ChatRequest, Usage
 from core.config import ConfigSource, SwitchyardConfig, TargetConfig
 from core.errors import POLICIES, ErrorClass
 from core.health.settings import HealthSettings
 from core.names import ATTEMPT_ACTIVITY
 from core.quality import check_answer
+from core.quality_flags import INVALID_JSON
+from core.rescue import continuation_request
+from core.tokens import estimate_prompt_tokens
 from core.usage import cost_usd
 
 _tracer = trace.get_tracer("switchyard.attempt")
@@ -79,7 +85,7 @@ class AttemptActivities:
     def __init__(self, configs: ConfigSource, http: httpx.AsyncClient, outcomes: OutcomeStore,
                  cooldowns: CooldownStore, payloads: PayloadStore, *, env: Mapping[str, str] | None = None,
                  clock=time.time, inline_limit_bytes: int = INLINE_LIMIT_BYTES,
-                 health: HealthMonitor | None = None) -> None:
+                 health: HealthMonitor | None = None, streams: StreamPublisher | None = None) -> None:
         self._configs = configs
         self._http = http
         self._outcomes = outcomes
@@ -89,6 +95,7 @@ class AttemptActivities:
         self._clock = clock
         self._inline_limit = inline_limit_bytes
         self._health = health
+        self._streams = streams
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def attempt(self, inp: AttemptInput) -> AttemptResult:
@@ -107,6 +114,8 @@ class AttemptActivities:
                 raise await self._failed(t, err, span)
             call = ProviderCall(t.target, provider, key, _with_task_type(inp.request, inp.task_type),
                                 min(inp.timeout_s, inp.caller_budget_s))
+            if inp.stream and "streaming" in t.target.capabilities and (inp.request.n or 1) == 1:
+                return await self._streamed(t, call, provider.protocol, span)
             try:
                 async with asyncio.timeout(call.timeout_s):
                     result = await adapter_for(provider.protocol).complete(self._http, call)
@@ -117,7 +126,61 @@ class AttemptActivities:
                 raise await self._failed(t, err, span) from None
             return await self._succeeded(t, result, span)
 
-    async def _succeeded(self, t: _Try, res: AdapterResult, span: trace.Span) -> AttemptResult:
+    async def _streamed(self, t: _Try, call: ProviderCall, protocol: str, span: trace.Span) -> AttemptResult:
+        """The streamed call (``activities/stream_call.py``): deltas published as they arrive; a
+        rescue attempt continues ``inp.rescue`` (``core/rescue.py``); a failure after the first
+        token carries what the client has received (:class:`core.attempt.Partial`)."""
+        rescue = t.inp.rescue
+        if rescue is not None and rescue.text:
+            call = ProviderCall(call.target, call.provider, call.api_key,
+                                continuation_request(call.request, rescue.text, protocol), call.timeout_s)
+        sink = None
+        if self._streams is not None:
+            sink = self._streams.sink(t.inp.stream_id(), t.inp.seq, t.target.id, t.target.model,
+                                      base_offset=len(rescue.text) if rescue else 0,
+                                      base_calls=len(rescue.tool_calls) if rescue else 0,
+                                      also_shared=t.inp.stream_shared)
+        glue = Glue(rescue, protocol, sink)
+        try:
+            async with asyncio.timeout(call.timeout_s):
+                result = await streamed_call(adapter_for(protocol), self._http, call, glue)  # type: ignore[arg-type]
+        except StreamFailed as f:
+            raise await self._failed_stream(t, f.error, glue, call, span) from None
+        except TimeoutError:
+            err = ProviderError(ErrorClass.TIMEOUT, f"no complete answer within {call.timeout_s:g} s",
+                                status=200 if glue.committed else None)
+            raise await self._failed_stream(t, err, glue, call, span) from None
+        finally:
+            if sink is not None:
+                await sink.aclose()
+        if rescue is not None:
+            result.notes.append(f"rescue: continued a partial answer of {len(rescue.text)} chars"
+                                + (f" and {len(rescue.tool_calls)} tool call(s)" if rescue.tool_calls else ""))
+        return await self._succeeded(t, result, span, streamed=True)
+
+    async def _failed_stream(self, t: _Try, err: ProviderError, glue: Glue, call: ProviderCall,
+                             span: trace.Span) -> ApplicationError:
+        """A streamed call failed: before its first token an ordinary failure; after it (or while
+        continuing a partial answer) the failure carries the partial answer, is billed for what it
+        produced (estimated: chars / 4, ``core/tokens.py``) and is never retried on the same target."""
+        if not glue.committed and t.inp.rescue is None:
+            return await self._failed(t, err, span)
+        produced = "".join(glue.text)
+        usage = Usage(prompt_tokens=estimate_prompt_tokens(call.request), completion_tokens=-(-len(produced) // 4),
+                      estimated=True)
+        usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
+        cost = cost_usd(usage, t.target.price) if glue.committed else 0.0
+        partial = glue.partial(t.target.model)
+        if glue.committed:
+            partial.usage = _add_usage(partial.usage, usage)
+            partial.cost_usd += cost
+        err.should_retry = False if glue.committed else err.should_retry
+        return await self._failed(t, err, span, partial=partial, part_usage=usage if glue.committed else None,
+                                  prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                                  tokens_estimated=True, cost_usd=cost)
+
+    async def _succeeded(self, t: _Try, res: AdapterResult, span: trace.Span, *,
+                         streamed: bool = False) -> AttemptResult:
         latency = t.latency_ms()
         usage = res.response.usage
         cost = cost_usd(usage, t.target.price)
@@ -126,10 +189,19 @@ class AttemptActivities:
                   "completion_tokens": usage.completion_tokens, "tokens_estimated": usage.estimated,
                   "quality_flags": ",".join(flags)}
         bad = [f for f in flags if f in self._failover_flags(t.target.id)]
+        if streamed:  # the client has the text already: only invalid JSON (nothing to deliver) fails it
+            bad = [f for f in flags if f == INVALID_JSON and t.inp.request.wants_json()]
+        if bad and streamed:
+            err = ProviderError(ErrorClass.MALFORMED_RESPONSE, "the streamed answer is not valid JSON"
+                                + (" after a rescue" if t.inp.rescue else "") + "; it cannot be made valid",
+                                status=200, should_retry=False)
+            raise await self._failed(t, err, span, stop_walk=True, **tokens) from None
         if bad:  # DESIGN.md "Response checks": a 200 that fails the checks fails over (billed, not returned)
             err = ProviderError(ErrorClass.MALFORMED_RESPONSE, f"answer failed checks: {', '.join(bad)}",
                                 status=200, should_retry=False)
             raise await self._failed(t, err, span, **tokens) from None
+        if t.inp.rescue is not None:  # the client's usage covers every part of the glued answer
+            res.response.usage = _add_usage(t.inp.rescue.usage, usage)
         span.set_attributes({"switchyard.status": "ok", "gen_ai.usage.input_tokens": usage.prompt_tokens,
                              "gen_ai.usage.output_tokens": usage.completion_tokens})
         await self._record(self._row(t, "ok", latency, **tokens))
@@ -157,7 +229,9 @@ class AttemptActivities:
     def _retry_budget(self, target: str) -> bool:
         return self._health is None or self._health.allow_retry(target)
 
-    async def _failed(self, t: _Try, err: ProviderError, span: trace.Span, **row_fields: Any) -> ApplicationError:
+    async def _failed(self, t: _Try, err: ProviderError, span: trace.Span, *, partial: Partial | None = None,
+                      part_usage: Usage | None = None, stop_walk: bool = False,
+                      **row_fields: Any) -> ApplicationError:
         latency = t.latency_ms()
         cls = err.error_class
         if cls is ErrorClass.TIMEOUT and t.inp.caller_budget_s < t.inp.timeout_s:
@@ -186,7 +260,10 @@ class AttemptActivities:
                    if t.try_no > 1 and not retry else [])
         details = AttemptFailure(target=t.target.id, error_class=cls.value, status=err.status,
                                  message=err.message[:500], latency_ms=latency, retry_after_s=err.retry_after_s,
-                                 cooldown_until=cooldown_until, try_no=t.try_no, earlier_tries=earlier)
+                                 cooldown_until=cooldown_until, try_no=t.try_no, earlier_tries=earlier,
+                                 partial=partial, usage=part_usage,
+                                 cost_usd=(row_fields.get("cost_usd") or 0.0) if part_usage else 0.0,
+                                 stop_walk=stop_walk)
         return ApplicationError(f"{t.target.id}: {cls.value}" + (f" {err.status}" if err.status else "")
                                 + f": {err.message[:200]}", details.model_dump(mode="json"), type=cls.value,
                                 non_retryable=not retry, category=ApplicationErrorCategory.BENIGN,
@@ -199,6 +276,13 @@ class AttemptActivities:
                           region=t.target.region, task_type=t.inp.task_type, tenant=t.inp.tenant,
                           status_class=status_class, latency_ms=latency, created_at=self._clock(),
                           health_state=t.health_state, **fields)
+
+
+def _add_usage(a: Usage, b: Usage) -> Usage:
+    """Token counts of two parts of one answer, summed (estimated if either was)."""
+    return Usage(prompt_tokens=a.prompt_tokens + b.prompt_tokens, completion_tokens=a.completion_tokens
+                 + b.completion_tokens, total_tokens=a.total_tokens + b.total_tokens,
+                 estimated=a.estimated or b.estimated)
 
 
 def _with_task_type(request: ChatRequest, task_type: str) -> ChatRequest:

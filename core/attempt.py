@@ -12,12 +12,30 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.chat import ChatRequest, ChatResponse, Usage
+from core.chat import ChatRequest, ChatResponse, ToolCall, Usage
 from core.request import AttemptRecord
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Partial(_Model):
+    """What the client has already received of a streamed answer when its attempt failed after the
+    first token: the glued ``text`` so far and the complete ``tool_calls`` (arguments whole; a call
+    cut mid-arguments is never part of it), the ``model`` that produced the last of it, and the
+    summed ``usage`` / ``cost_usd`` (USD) of the parts that produced it (estimated from the text
+    when a cut stream sent no usage). A rescue attempt continues from it (``core/rescue.py``)."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    model: str = ""
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+
+    def empty(self) -> bool:
+        """True when nothing was committed to the client."""
+        return not self.text and not self.tool_calls
 
 
 class AttemptInput(_Model):
@@ -27,6 +45,10 @@ class AttemptInput(_Model):
     caller's deadline when the attempt is scheduled; if it is shorter and runs out first, the
     failure is the caller's (``CallerDeadline``), not the target's. ``max_retry_wait_s``: the
     longest Retry-After waited on this target. ``max_tries``: 1 + the route's retries.
+    ``stream``: call upstream in streaming mode under the target's first-token and idle timeouts
+    and publish the deltas for a reader (``activities/streams/``) under ``stream_id()``; ``stream_shared``: publish to
+    the shared channel even when a reader is in this process (a resumable stream, several
+    replicas). ``rescue``: the partial answer already sent to the client; this attempt continues it.
     """
 
     workflow_id: str
@@ -40,6 +62,14 @@ class AttemptInput(_Model):
     caller_budget_s: float
     max_retry_wait_s: float = 5.0
     max_tries: int = 2
+    stream: bool = False
+    stream_key: str | None = None
+    stream_shared: bool = False
+    rescue: Partial | None = None
+
+    def stream_id(self) -> str:
+        """The key the deltas are published under: ``stream_key``, else the workflow id."""
+        return self.stream_key or self.workflow_id
 
 
 class AttemptResult(_Model):
@@ -65,7 +95,11 @@ class AttemptFailure(_Model):
 
     ``cooldown_until``: unix seconds until which planning skips the target (set for long
     Retry-After and for classes with a cooldown). ``earlier_tries``: prior failed tries of this
-    attempt, so the workflow's trace lists every call.
+    attempt, so the workflow's trace lists every call. ``partial``: set when a streamed attempt
+    failed after its first token: everything the client has received so far (rescue input).
+    ``usage``/``cost_usd``: what this failed call produced and costs (a cut stream is billed).
+    ``stop_walk``: the request ends here (a streamed answer the client already holds cannot be
+    made valid, e.g. invalid JSON after a rescue).
     """
 
     target: str
@@ -77,3 +111,7 @@ class AttemptFailure(_Model):
     cooldown_until: float | None = None
     try_no: int = 1
     earlier_tries: list[AttemptRecord] = Field(default_factory=list)
+    partial: Partial | None = None
+    usage: Usage | None = None
+    cost_usd: float = 0.0
+    stop_walk: bool = False

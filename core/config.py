@@ -13,6 +13,7 @@ Shape (see ``examples/switchyard.yaml``)::
                           own ``health:`` block overrides single fields for that target
     learning:             {period_s, window_periods, discount, memory, ...} (optional)
     gateway:              {auth: required|off, host, port, max_body_bytes, key_cache_s} (optional)
+    streams:              {channel: database|redis|off, redis_url, poll_ms, retain_s} (optional)
 
 A chain entry is ``provider/model`` (every region where that model is deployed, nearest first),
 ``provider/model@region`` (exactly that deployment) or ``route:NAME`` (another route's chain,
@@ -36,6 +37,10 @@ from core.health.settings import HealthSettings
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
 Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling"]
+
+#: Defaults of the stream timeouts (s), see :attr:`TargetConfig.first_token_s` / :attr:`TargetConfig.stream_idle_s`.
+DEFAULT_FIRST_TOKEN_TIMEOUT_S = 10.0
+DEFAULT_STREAM_IDLE_TIMEOUT_S = 5.0
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
@@ -79,8 +84,10 @@ class Price(_Strict):
 class TargetConfig(_Strict):
     """One deployable model: provider + model + region, with capabilities, limits, price, timeout.
 
-    ``timeout_s`` bounds one call (seconds, whole response). ``context_window`` and
-    ``max_output_tokens`` are in tokens.
+    ``timeout_s`` bounds one call (seconds, whole response). ``first_token_timeout_s``: seconds to
+    the first content or tool-call delta of a streamed call; ``stream_idle_timeout_s``: longest gap
+    between chunks after it (defaults: :attr:`first_token_s`, :attr:`stream_idle_s`); both at most
+    ``timeout_s``. ``context_window`` and ``max_output_tokens`` are in tokens.
     """
 
     provider: str
@@ -91,7 +98,32 @@ class TargetConfig(_Strict):
     max_output_tokens: int = Field(default=4096, ge=1)
     price: Price = Field(default_factory=Price)
     timeout_s: float = Field(default=30.0, gt=0, le=600)
+    first_token_timeout_s: float | None = Field(default=None, gt=0, le=600)
+    stream_idle_timeout_s: float | None = Field(default=None, gt=0, le=600)
     health: HealthSettings | None = None  # per-target overrides of the global ``health`` block
+
+    @model_validator(mode="after")
+    def _stream_timeouts_within_whole(self) -> TargetConfig:
+        for name in ("first_token_timeout_s", "stream_idle_timeout_s"):
+            value = getattr(self, name)
+            if value is not None and value > self.timeout_s:
+                raise ValueError(f"{name} ({value:g} s) must not exceed timeout_s ({self.timeout_s:g} s)")
+        return self
+
+    @property
+    def first_token_s(self) -> float:
+        """Seconds to wait for the first content or tool-call delta of a streamed answer: the
+        configured ``first_token_timeout_s``, else ``min(timeout_s, 10)`` (STREAMING.md: a slow
+        first token fails over; 10 s is above the p99 TTFT of every provider row in
+        ``shared/providers.md`` section 6 for non-reasoning models)."""
+        return self.first_token_timeout_s or min(self.timeout_s, DEFAULT_FIRST_TOKEN_TIMEOUT_S)
+
+    @property
+    def stream_idle_s(self) -> float:
+        """Longest gap between two chunks of a streamed answer, in s: ``stream_idle_timeout_s``,
+        else ``min(timeout_s, 5)`` (a stall longer than this after the first token is a failure
+        that starts a rescue)."""
+        return self.stream_idle_timeout_s or min(self.timeout_s, DEFAULT_STREAM_IDLE_TIMEOUT_S)
 
     @property
     def id(self) -> str:
@@ -105,6 +137,7 @@ class TargetConfig(_Strict):
 
 
 LearnMode = Literal["off", "shadow", "on"]
+RescueMode = Literal["continue", "off"]
 
 
 class ObjectiveWeights(_Strict):
@@ -175,7 +208,9 @@ class RouteConfig(_Strict):
     ``max_retry_wait_s``: the longest server-requested wait (Retry-After) honoured on the same
     target; a longer one cools the target down and fails over at once (providers.md section 5,
     "Global rules": 2-5 s interactive, about 60 s batch). ``deadline_s``: default total budget of a
-    request on this route.
+    request on this route. ``rescue``: what a stream cut after its first token does: ``continue``
+    (default) has the next target continue the partial answer in the same client stream
+    (``core/rescue.py``); ``off`` ends the stream with an error event.
     """
 
     chain: list[str] = Field(min_length=1)
@@ -186,12 +221,20 @@ class RouteConfig(_Strict):
     description: str = ""
     learn: LearnMode = "on"
     objective: Objective = Field(default_factory=Objective)
+    rescue: RescueMode = "continue"
 
     @field_validator("learn", mode="before")
     @classmethod
     def _learn_yaml_bool(cls, v: object) -> object:
         if isinstance(v, bool):  # YAML 1.1 reads a bare `on`/`off` as true/false
             return "on" if v else "off"
+        return v
+
+    @field_validator("rescue", mode="before")
+    @classmethod
+    def _rescue_yaml_bool(cls, v: object) -> object:
+        if v is False:  # YAML 1.1 reads a bare `off` as false
+            return "off"
         return v
 
 
@@ -227,6 +270,28 @@ class GatewayConfig(_Strict):
         return v
 
 
+class StreamsConfig(_Strict):
+    """Where the deltas of a streamed answer travel when the reader and the attempt are in
+    different processes (``activities/streams/``; the same process always uses the in-process hub).
+
+    ``channel``: ``database`` (default: the Switchyard database, polled every ``poll_ms``; works
+    with nothing extra installed), ``redis`` (Redis Streams at ``redis_url``: the choice for more
+    than one gateway replica, see ``docs/STREAMING.md`` for the measurements) or ``off`` (a reader
+    in another process gets the whole answer when it is complete). ``retain_s``: how long a
+    finished stream stays readable for a resuming client (s).
+    """
+
+    channel: Literal["database", "redis", "off"] = "database"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    poll_ms: int = Field(default=50, ge=5, le=2000)
+    retain_s: float = Field(default=300.0, ge=1, le=86_400)
+
+    @field_validator("channel", mode="before")
+    @classmethod
+    def _yaml_bool(cls, v: object) -> object:
+        return "off" if v is False else v
+
+
 class SwitchyardConfig(_Strict):
     """The whole configuration file."""
 
@@ -239,6 +304,7 @@ class SwitchyardConfig(_Strict):
     health: HealthSettings = Field(default_factory=HealthSettings)  # core/health/settings.py
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     learning: LearningSettings = Field(default_factory=LearningSettings)
+    streams: StreamsConfig = Field(default_factory=StreamsConfig)
 
     def target(self, target_id: str) -> TargetConfig:
         """The target with this id; raises ``KeyError`` if there is none."""

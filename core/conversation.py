@@ -141,12 +141,15 @@ class TurnInput(_Model):
     ``request_ref``: instead of ``request``, a claim-check reference to a stored ``ChatRequest``
     JSON too large for a Temporal payload, with ``estimated_tokens`` its prompt estimate.
     ``expect_turn``: reject the turn unless it would be this turn number (a late or replayed turn).
+    ``stream_key``: stream the reply's deltas under this key (``activities/streams/``; the reader
+    opens it before sending the turn), ``None``: no streaming.
     """
 
     request: ChatRequest | None = None
     request_ref: str | None = None
     estimated_tokens: int = Field(default=0, ge=0)
     expect_turn: int | None = Field(default=None, ge=1)
+    stream_key: str | None = Field(default=None, max_length=300)
 
 
 class TurnResult(_Model):

@@ -79,6 +79,7 @@ class Plan(_Model):
     deadline_s: float = 120.0
     config_version: str = ""
     cooldown_ends: dict[str, float] = Field(default_factory=dict)
+    rescue: str = "continue"  # the route's ``rescue`` mode (core/config.py RouteConfig)
     # The request's draw in [0, 1) compared with each target's traffic share (core/health/routing.py)
     # and whether the panic rule applied (every target degraded or down).
     health_draw: float | None = None
@@ -178,7 +179,7 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
           for entry in route.content_policy_fallback for t in targets_for_entry(cfg, entry)]
     return Plan(route=route_name, entries=entries, content_policy_entries=cp, skipped=skipped,
                 retries=route.retries, max_retry_wait_s=route.max_retry_wait_s, deadline_s=route.deadline_s,
-                config_version=config_version,
+                config_version=config_version, rescue=route.rescue,
                 cooldown_ends={k: c.until for k, c in active.items() if k in {e.target for e in fitting}},
                 health_draw=health_draw if health else None, health_panic=panic, ranking=ranking_use)
 

@@ -29,6 +29,9 @@ class RequestInput(_Model):
     ``pinned_target``: put this target first if it is in the plan (conversations).
     ``durable_attempts``: run attempts as regular activities (batch, long generations) instead of
     local activities (interactive); see ``workflows/request.py``.
+    With ``request.stream`` the attempts stream upstream and publish their deltas for a reader
+    (the gateway, ``SwitchyardClient.stream``); ``stream_shared``: publish them to the shared
+    channel even when the reader is in the attempt's process (a resumable stream).
     """
 
     request: ChatRequest
@@ -41,6 +44,7 @@ class RequestInput(_Model):
     pinned_target: str | None = None
     durable_attempts: bool = False
     metadata: dict[str, str] = Field(default_factory=dict)
+    stream_shared: bool = False
 
 
 class AttemptRecord(_Model):
@@ -49,7 +53,9 @@ class AttemptRecord(_Model):
     ``seq`` numbers the targets tried in this request (1, 2, ...); ``try_no`` is Temporal's
     attempt number of that activity (1 = first try, 2 = first same-target retry, ...).
     ``error_class`` is ``None`` for the successful call. Latencies in ms. ``message`` is the
-    provider's error message, never model output.
+    provider's error message, never model output. ``streamed_chars``: for a streamed answer, how many
+    chars of the text the client received this call produced (a part of a rescued answer);
+    ``cost_usd``: what a failed call that produced such a part costs (USD, estimated tokens).
     """
 
     seq: int
@@ -60,6 +66,8 @@ class AttemptRecord(_Model):
     latency_ms: float = 0.0
     message: str = ""
     retry_after_s: float | None = None
+    streamed_chars: int | None = None
+    cost_usd: float | None = None
 
 
 class RoutingTrace(_Model):
@@ -67,8 +75,10 @@ class RoutingTrace(_Model):
 
     ``plan``: the ordered target ids planning chose; ``skipped``: ``target -> reason`` for targets
     left out; ``failovers``: how many times the walk moved to another target; ``failover_reasons``:
-    error class -> count; ``cost_usd``: summed over successful calls (failed calls are not billed
-    by providers); ``latency_ms``: whole workflow, by the workflow clock.
+    error class -> count; ``rescues``: how many times a stream cut after its first token was continued
+    by the next target; ``cost_usd``: summed over the successful call and the billed parts of a
+    rescued stream (other failed calls are not billed by providers); ``latency_ms``: whole workflow,
+    by the workflow clock.
     """
 
     route: str
@@ -79,6 +89,7 @@ class RoutingTrace(_Model):
     attempts: list[AttemptRecord] = Field(default_factory=list)
     failovers: int = 0
     failover_reasons: dict[str, int] = Field(default_factory=dict)
+    rescues: int = 0
     cost_usd: float = 0.0
     latency_ms: float = 0.0
     notes: list[str] = Field(default_factory=list)

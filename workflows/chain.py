@@ -22,7 +22,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from core.attempt import AttemptFailure, AttemptResult
+    from core.attempt import AttemptFailure, AttemptResult, Partial
     from core.errors import ErrorClass
     from core.names import PLAN_ACTIVITY
     from core.plan import Plan, PlanEntry, PlanInput
@@ -31,10 +31,13 @@ with workflow.unsafe.imports_passed_through():
     from core.walk import ChainWalk, Stop
     from workflows.options import DEFAULT_OPTIONS, MIN_ATTEMPT_BUDGET_S
 
-#: One attempt: ``(plan entry, seq, remaining caller budget in s) -> AttemptResult``; raises the
-#: activity's error (``ActivityError``, or the bare ``ApplicationError``/``TimeoutError`` of a local
-#: activity).
-AttemptCall = Callable[[PlanEntry, int, float], Awaitable[AttemptResult]]
+#: One attempt: ``(plan entry, seq, remaining caller budget in s, partial answer to continue or
+#: None) -> AttemptResult``; raises the activity's error (``ActivityError``, or the bare
+#: ``ApplicationError``/``TimeoutError`` of a local activity).
+AttemptCall = Callable[[PlanEntry, int, float, Partial | None], Awaitable[AttemptResult]]
+
+#: Caller-facing status of a stream that broke after its first token and could not be continued.
+STREAM_BROKEN_STATUS = 502
 
 
 class PlanRejected(Exception):
@@ -48,13 +51,15 @@ class PlanRejected(Exception):
 @dataclass
 class Walked:
     """How a walk ended: ``result`` (the answering attempt) or ``stop`` (the caller's error);
-    ``seq``: the last attempt number used; ``trace`` holds every call so far."""
+    ``seq``: the last attempt number used; ``trace`` holds every call so far; ``rescue``: the
+    partial answer the last attempt continued (``None`` when no stream broke after its first token)."""
 
     trace: RoutingTrace
     walk: ChainWalk
     result: AttemptResult | None
     seq: int
     stop: Stop | None
+    rescue: Partial | None = None
 
 
 def plan_input(inp: RequestInput, *, estimated_prompt_tokens: int | None = None) -> PlanInput:
@@ -100,6 +105,7 @@ async def walk_plan(plan: Plan, budget_s: float, started: float, call: AttemptCa
     seq = first_seq - 1
     stop: Stop | None = None
     moved_from: str | None = None  # error class of the failure that sent the walk on
+    rescue: Partial | None = None  # what the client has received of a stream that broke
     while (entry := walk.next()) is not None:
         remaining = budget_s - (workflow.time() - started)
         if remaining < MIN_ATTEMPT_BUDGET_S:
@@ -111,17 +117,33 @@ async def walk_plan(plan: Plan, budget_s: float, started: float, call: AttemptCa
             moved_from = None
         seq += 1
         try:
-            res = await call(entry, seq, remaining)
+            res = await call(entry, seq, remaining, rescue)
         except (ActivityError, ApplicationError, TimeoutError) as err:
             failure = attempt_failure(err, entry, remaining)
-            trace.attempts += failure.earlier_tries + [attempt_record(seq, failure)]
-            stop = walk.fail(entry, failure)
+            trace.attempts += failure.earlier_tries + [attempt_record(seq, failure, rescue)]
+            stop = walk.fail(entry, failure) or _stream_stop(plan, failure, rescue)
+            if failure.partial is not None and not failure.partial.empty():
+                rescue = failure.partial
             if stop:
                 break
             moved_from = failure.error_class
             continue
-        return Walked(trace, walk, res, seq, None)
-    return Walked(trace, walk, None, seq, stop or walk.exhausted(workflow.time()))
+        return Walked(trace, walk, res, seq, None, rescue)
+    return Walked(trace, walk, None, seq, stop or walk.exhausted(workflow.time()), rescue)
+
+
+def _stream_stop(plan: Plan, failure: AttemptFailure, before: Partial | None) -> Stop | None:
+    """A streamed failure that ends the request: the answer the client holds cannot be made valid
+    (``stop_walk``), or the stream broke after its first token on a route with ``rescue: off``."""
+    if failure.stop_walk:
+        return Stop(error_class=failure.error_class, status=STREAM_BROKEN_STATUS, message=failure.message)
+    broke = failure.partial is not None and len(failure.partial.text) + len(failure.partial.tool_calls) > (
+        len(before.text) + len(before.tool_calls) if before else 0)
+    if broke and plan.rescue == "off":
+        return Stop(error_class=failure.error_class, status=STREAM_BROKEN_STATUS,
+                    message=f"the stream from {failure.target} broke after its first token "
+                            f"({failure.error_class}: {failure.message}) and the route's rescue is off")
+    return None
 
 
 def finish_trace(walked: Walked, started: float) -> RoutingTrace:
@@ -132,10 +154,15 @@ def finish_trace(walked: Walked, started: float) -> RoutingTrace:
     if res is None:
         trace.notes = walked.walk.notes
         return trace
+    rescued = walked.rescue
+    chars = None
+    if res.response is not None and rescued is not None:
+        chars = len(res.response.text()) - len(rescued.text)
     trace.attempts += res.earlier_tries + [AttemptRecord(seq=walked.seq, try_no=res.try_no, target=res.target,
-                                                         latency_ms=res.latency_ms)]
+                                                         latency_ms=res.latency_ms, streamed_chars=chars)]
     trace.target_used = res.target
-    trace.cost_usd = res.cost_usd
+    trace.cost_usd = res.cost_usd + (rescued.cost_usd if rescued else 0.0)
+    trace.rescues = sum(1 for a in trace.attempts if a.error_class and a.streamed_chars)
     trace.notes = walked.walk.notes + res.notes
     return trace
 
@@ -159,7 +186,12 @@ def attempt_failure(err: ActivityError | ApplicationError | TimeoutError, entry:
     return AttemptFailure(target=entry.target, error_class=ErrorClass.SERVER_ERROR.value, message=str(cause))
 
 
-def attempt_record(seq: int, f: AttemptFailure) -> AttemptRecord:
-    """The trace record of a failed attempt."""
+def attempt_record(seq: int, f: AttemptFailure, before: Partial | None = None) -> AttemptRecord:
+    """The trace record of a failed attempt; ``before``: the partial answer it continued, so the
+    record says how many chars of the client's text this call produced."""
+    chars = None
+    if f.partial is not None:
+        chars = len(f.partial.text) - (len(before.text) if before else 0)
     return AttemptRecord(seq=seq, try_no=f.try_no, target=f.target, error_class=f.error_class, status=f.status,
-                         latency_ms=f.latency_ms, message=f.message, retry_after_s=f.retry_after_s)
+                         latency_ms=f.latency_ms, message=f.message, retry_after_s=f.retry_after_s,
+                         streamed_chars=chars, cost_usd=f.cost_usd or None)

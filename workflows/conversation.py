@@ -43,7 +43,7 @@ from temporalio.exceptions import TimeoutError as ActivityTimeout
 with workflow.unsafe.imports_passed_through():
     from core import pinning
     from core import search_attributes as sa
-    from core.attempt import AttemptInput, AttemptResult
+    from core.attempt import AttemptInput, AttemptResult, Partial
     from core.chat import ChatMessage, ChatRequest
     from core.conversation import (
         SEEN_UPDATES_KEPT,
@@ -199,7 +199,8 @@ class ConversationWorkflow:
         if returning:
             plan = pinning.second_choice(plan, st.pinned_target)
         walked = await walk_plan(plan, cfg.turn_deadline_s or plan.deadline_s, started,
-                                 lambda entry, seq, left: self._attempt(tail, inp.request_ref, plan, entry, seq, left),
+                                 lambda entry, seq, left, rescue: self._attempt(tail, inp, plan, entry, seq, left,
+                                                                                rescue),
                                  first_seq=st.next_seq)
         st.next_seq = walked.seq + 1
         trace = finish_trace(walked, started)
@@ -212,15 +213,16 @@ class ConversationWorkflow:
             raise self._turn_failed(stop.error_class, stop.status, stop.message, trace, update_id, stop.retry_after_s)
         return await self._answered(inp, walked.result, trace, update_id, returning)
 
-    async def _attempt(self, tail: ChatRequest, request_ref: str | None, plan: Plan, entry: PlanEntry, seq: int,
-                       remaining: float) -> AttemptResult:
+    async def _attempt(self, tail: ChatRequest, turn: TurnInput, plan: Plan, entry: PlanEntry, seq: int,
+                       remaining: float, rescue: Partial | None) -> AttemptResult:
         info = workflow.info()
         arg = TurnAttemptInput(
             attempt=AttemptInput(workflow_id=info.workflow_id, run_id=info.run_id, seq=seq, target=entry.target,
                                  request=tail, task_type=plan.route, tenant=self._cfg.tenant,
                                  timeout_s=entry.timeout_s, caller_budget_s=remaining,
-                                 max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1),
-            history_turns=self._st.turns, request_ref=request_ref)
+                                 max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1,
+                                 stream=turn.stream_key is not None, stream_key=turn.stream_key, rescue=rescue),
+            history_turns=self._st.turns, request_ref=turn.request_ref)
         return await workflow.execute_local_activity(
             CONVERSATION_ATTEMPT_ACTIVITY, arg, result_type=AttemptResult, summary=entry.target,
             **DEFAULT_OPTIONS.attempt(entry, plan.retries + 1, remaining))

@@ -38,7 +38,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core import search_attributes as sa
-    from core.attempt import AttemptInput, AttemptResult
+    from core.attempt import AttemptInput, AttemptResult, Partial
     from core.errors import ErrorClass
     from core.names import ATTEMPT_ACTIVITY, REQUEST_WORKFLOW
     from core.plan import Plan, PlanEntry
@@ -63,7 +63,8 @@ class AIRequestWorkflow:
         started = workflow.time()
         plan = await self._plan(inp)
         walked = await walk_plan(plan, inp.deadline_s or plan.deadline_s, started,
-                                 lambda entry, seq, remaining: self._attempt(inp, plan, entry, seq, remaining))
+                                 lambda entry, seq, remaining, rescue: self._attempt(inp, plan, entry, seq, remaining,
+                                                                                     rescue))
         trace = finish_trace(walked, started)
         if walked.result is not None:
             return self._answered(inp, trace, walked.result)
@@ -81,12 +82,13 @@ class AIRequestWorkflow:
                 type=ErrorClass.INVALID_REQUEST.value, non_retryable=True) from None
 
     async def _attempt(self, inp: RequestInput, plan: Plan, entry: PlanEntry, seq: int,
-                       remaining: float) -> AttemptResult:
+                       remaining: float, rescue: Partial | None) -> AttemptResult:
         info = workflow.info()
         arg = AttemptInput(workflow_id=info.workflow_id, run_id=info.run_id, seq=seq, target=entry.target,
                            request=inp.request, task_type=plan.route, tenant=inp.tenant,
                            timeout_s=entry.timeout_s, caller_budget_s=remaining,
-                           max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1)
+                           max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1,
+                           stream=bool(inp.request.stream), stream_shared=inp.stream_shared, rescue=rescue)
         opts = DEFAULT_OPTIONS.attempt(entry, plan.retries + 1, remaining)
         if inp.durable_attempts:
             return await workflow.execute_activity(ATTEMPT_ACTIVITY, arg, result_type=AttemptResult,
