@@ -11,7 +11,6 @@ from rich.table import Table
 from core.request import RequestResult, RoutingTrace
 from worker.stack import StackStatus
 
-
 #: Width (characters) of tables written to a pipe or file, where rich would assume 80 and cut ids.
 PIPED_WIDTH = 200
 

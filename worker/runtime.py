@@ -34,7 +34,10 @@ from activities.storage.learning_queries import OutcomeAggregator
 from activities.storage.outcomes import OutcomeStore
 from activities.storage.payloads import INLINE_LIMIT_BYTES, PayloadStore
 from activities.storage.rankings import RankingCache, RankingStore
+from activities.streams.hub import StreamHub
+from activities.streams.publisher import StreamPublisher
 from core.config import ConfigSource
+from worker.stream_reader import StreamReader
 from workflows.conversation import ConversationWorkflow
 from workflows.learning import LearningWorkflow
 from workflows.request import AIRequestWorkflow
@@ -54,20 +57,42 @@ class Services:
     payloads: PayloadStore
     rankings: RankingCache | None = None
     health: HealthService | None = None
+    streams: StreamPublisher | None = None  # the attempts' side of the fast lane (activities/streams/)
+    reader: StreamReader | None = None      # this process's readers' side (gateway, SwitchyardClient)
 
     @classmethod
     def open(cls, db_url: str, configs: ConfigSource) -> Services:
         engine = make_engine(db_url)
         http = make_http_client()
+        publisher, reader = open_streams(configs, engine)
         return cls(engine=engine, http=http, configs=configs, outcomes=OutcomeStore(engine),
                    cooldowns=CooldownStore(engine), payloads=PayloadStore(engine),
-                   rankings=RankingCache(RankingStore(engine)), health=HealthService(engine, configs, http))
+                   rankings=RankingCache(RankingStore(engine)), health=HealthService(engine, configs, http),
+                   streams=publisher, reader=reader)
 
     async def aclose(self) -> None:
         if self.health is not None:
             await self.health.aclose()
+        if self.reader is not None and self.reader.feed is not None:
+            await self.reader.feed.aclose()
+        if self.streams is not None and self.streams.shared is not None:
+            await self.streams.shared.aclose()
         await self.http.aclose()
         await self.engine.dispose()
+
+
+def open_streams(configs: ConfigSource, engine: AsyncEngine) -> tuple[StreamPublisher, StreamReader]:
+    """One hub for the process, the configured shared channel (``streams:`` in the config), the
+    publisher the attempts use and the reader the gateway and client helper use."""
+    cfg = configs.current()[0].streams
+    hub = StreamHub()
+    if cfg.channel == "off":
+        return StreamPublisher(hub), StreamReader(hub)
+    from activities.streams.factory import open_channel  # imports the channel's client library
+    from activities.streams.remote import RemoteFeed
+    shared = open_channel(cfg, engine)
+    feed = RemoteFeed(shared, poll_ms=cfg.poll_ms, retain_s=cfg.retain_s) if shared is not None else None
+    return StreamPublisher(hub, shared), StreamReader(hub, feed)
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
@@ -84,7 +109,8 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
     planning = PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings, health=health)
     learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine))
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
-                                 services.payloads, inline_limit_bytes=inline_limit_bytes, health=health)
+                                 services.payloads, inline_limit_bytes=inline_limit_bytes, health=health,
+                                 streams=services.streams)
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,

@@ -16,6 +16,7 @@ task queue; otherwise the server falls back to normal dispatch by itself.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -34,6 +35,9 @@ from core.chat import ChatResponse
 from core.ids import request_workflow_id
 from core.names import DEFAULT_TASK_QUEUE, REQUEST_WORKFLOW
 from core.request import RequestFailure, RequestInput, RequestResult
+from worker.idempotency import MEMO_KEY, fingerprint
+from worker.stream_client import StreamUpdate, stream_request
+from worker.stream_reader import StreamReader
 
 #: Workflow task timeout for request workflows (``shared/TEMPORAL.md`` recommendation 3).
 TASK_TIMEOUT = timedelta(seconds=30)
@@ -51,13 +55,15 @@ class RequestFailed(Exception):
 class SwitchyardClient:
     """Start request workflows and wait for their results (see module docstring).
 
-    ``payloads``: where answers too large for history are stored; needed only to resolve them."""
+    ``payloads``: where answers too large for history are stored; needed only to resolve them.
+    ``reader``: this process's stream reader (``worker/stream_reader.py``), needed by :meth:`stream`."""
 
     def __init__(self, client: Client, task_queue: str = DEFAULT_TASK_QUEUE,
-                 payloads: PayloadStore | None = None) -> None:
+                 payloads: PayloadStore | None = None, reader: StreamReader | None = None) -> None:
         self.client = client
         self.task_queue = task_queue
         self._payloads = payloads
+        self.reader = reader
 
     async def start(self, inp: RequestInput, *, eager: bool = True, workflow_id: str | None = None,
                     rerun_failed: bool = False) -> WorkflowHandle[object, RequestResult]:
@@ -81,7 +87,8 @@ class SwitchyardClient:
                 id_reuse_policy=(WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY if rerun_failed
                                  else WorkflowIDReusePolicy.REJECT_DUPLICATE) if keyed
                 else WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-                priority=Priority(priority_key=inp.priority))
+                priority=Priority(priority_key=inp.priority),
+                memo={MEMO_KEY: fingerprint(inp)} if keyed else None)
         except WorkflowAlreadyStartedError:  # closed execution with the same key: reuse its result
             return self.client.get_workflow_handle(wf_id, result_type=RequestResult)
 
@@ -98,6 +105,14 @@ class SwitchyardClient:
             body = await self._payloads.get(result.response_ref)
             result.response = ChatResponse.model_validate(json.loads(body))
         return result
+
+    def stream(self, inp: RequestInput, *, eager: bool = True) -> AsyncIterator[StreamUpdate]:
+        """The answer as it is generated (``worker/stream_client.py``): :class:`StreamUpdate` s,
+        the last one carrying the :class:`RequestResult`; raises :class:`RequestFailed`, and
+        ``RuntimeError`` when the client has no stream reader."""
+        if self.reader is None:
+            raise RuntimeError("SwitchyardClient.stream needs a reader: SwitchyardClient(client, reader=...)")
+        return stream_request(self, self.reader, inp, eager=eager)
 
     async def submit(self, inp: RequestInput, *, eager: bool = True) -> RequestResult:
         """Start the request and wait for its result (see :meth:`start` and :meth:`result`)."""

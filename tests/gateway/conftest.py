@@ -77,10 +77,11 @@ class GatewayUnderTest:
 
 
 @asynccontextmanager
-async def gateway_under_test(client: Client, sim: RunningSimulator, db_url: str,
-                             **gateway: Any) -> AsyncIterator[GatewayUnderTest]:
-    """The gateway on a fresh task queue with the simulated config and ``gateway`` settings."""
-    cfg = sim_config(sim.base_url, gateway={"auth": "off", "port": 0, **gateway})
+async def gateway_under_test(client: Client, sim: RunningSimulator, db_url: str, *,
+                             config: dict[str, Any] | None = None, **gateway: Any) -> AsyncIterator[GatewayUnderTest]:
+    """The gateway on a fresh task queue with the simulated config, ``gateway`` settings and
+    top-level ``config`` overrides (e.g. ``{"streams": {...}}``)."""
+    cfg = sim_config(sim.base_url, gateway={"auth": "off", "port": 0, **gateway}, **(config or {}))
     async with open_gateway(client, ConfigHolder.fixed(cfg), db_url, f"gw-{uuid.uuid4().hex[:8]}",
                             graceful_shutdown=timedelta(0)) as gw:
         app = build_app(gw)

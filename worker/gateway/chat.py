@@ -22,11 +22,13 @@ from core.request import RequestResult
 from worker.gateway.auth import authenticate
 from worker.gateway.body import parse_chat, read_body
 from worker.gateway.conversation import conversation_id, run_turn
-from worker.gateway.errors import GatewayError, from_failure, unavailable
+from worker.gateway.errors import GatewayError, from_failure, key_reused, unavailable
 from worker.gateway.headers import trace_headers
 from worker.gateway.inputs import GatewayRequest, build_request
 from worker.gateway.sse import completion_body, sse_body
 from worker.gateway.state import Gateway
+from worker.gateway.stream import stream_live
+from worker.idempotency import IdempotencyConflict, check_same_request
 from worker.submit import RequestFailed
 
 log = logging.getLogger("switchyard.gateway")
@@ -41,6 +43,8 @@ async def chat_completions(request: Request) -> Response:
     chat = parse_chat(await read_body(request, cfg.gateway.max_body_bytes))
     greq = build_request(chat, request.headers, caller, cfg, models)
     conv_id = conversation_id(request.headers)
+    if greq.stream and not conv_id and gw.services.reader is not None:
+        return await stream_live(gw, greq, started, request.headers)
     if conv_id:  # one turn of a conversation: the body holds only the new messages (conversation.py)
         result, extra = await run_turn(gw, greq, conv_id, started, request.headers)
     else:
@@ -64,6 +68,10 @@ async def run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResul
     cannot be reached or the execution ended without a result (terminated, timed out)."""
     try:
         handle = await gw.sy.start(greq.inp, eager=True, rerun_failed=True)
+        if greq.inp.idempotency_key:
+            await check_same_request(handle, greq.inp)
+    except IdempotencyConflict as e:
+        raise key_reused(e) from None
     except RPCError as e:
         log.warning("starting a request workflow failed: %s", e)
         raise unavailable(f"The request could not be started: Temporal is unreachable ({e.status.name}).") from None

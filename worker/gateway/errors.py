@@ -87,3 +87,8 @@ def unauthorized(message: str) -> GatewayError:
 def unavailable(message: str, retry_after_s: float = 1.0) -> GatewayError:
     """503 for our own infrastructure (Temporal or the database unreachable)."""
     return GatewayError(503, message, code="service_unavailable", retry_after_s=retry_after_s)
+
+
+def key_reused(err: Exception) -> GatewayError:
+    """422 for an Idempotency-Key reused with a different request (``worker/idempotency.py``)."""
+    return GatewayError(422, str(err), param="Idempotency-Key", code="idempotency_key_reused")

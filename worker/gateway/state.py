@@ -64,7 +64,8 @@ async def open_gateway(client: Client, configs: ConfigSource, db_url: str, task_
     worker = build_worker(client, services, task_queue, graceful_shutdown_timeout=graceful_shutdown)
     try:
         async with worker:
-            yield Gateway(sy=SwitchyardClient(client, task_queue, services.payloads), configs=configs, keys=keys,
+            yield Gateway(sy=SwitchyardClient(client, task_queue, services.payloads, services.reader),
+                          configs=configs, keys=keys,
                           services=services, worker=worker)
     finally:
         await services.aclose()
