@@ -126,11 +126,12 @@ def submit(prompt: Annotated[str, typer.Argument(help="The user message.")],
            origin: Annotated[str | None, typer.Option(help="Origin region of the request.")] = None,
            idempotency_key: Annotated[str | None, typer.Option()] = None,
            max_tokens: Annotated[int | None, typer.Option()] = None,
+           stream: Annotated[bool, typer.Option("--stream", help="Print the answer as it is generated.")] = False,
            as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
     """Run one request through the running stack and print the answer and its routing trace."""
     code = asyncio.run(submit_one(_settings(), console, prompt, task_type=task_type, system=system,
                                   tenant=tenant, origin=origin, idempotency_key=idempotency_key,
-                                  max_tokens=max_tokens, as_json=as_json))
+                                  max_tokens=max_tokens, as_json=as_json, stream=stream))
     raise typer.Exit(code)
 
 

@@ -24,23 +24,30 @@ def cli_console(stderr: bool = False) -> Console:
 
 
 def trace_table(trace: RoutingTrace) -> Table:
-    """One row per provider call: seq.try, target, result, status, latency ms, message."""
-    table = Table(title=f"routing trace: route {trace.route}, {trace.failovers} failover(s), "
+    """One row per provider call: seq.try, target, result, status, latency ms, chars of a streamed
+    answer this call produced (a rescued stream has several), message."""
+    rescued = f", {trace.rescues} rescue(s)" if trace.rescues else ""
+    table = Table(title=f"routing trace: route {trace.route}, {trace.failovers} failover(s){rescued}, "
                         f"{trace.latency_ms:.0f} ms, ${trace.cost_usd:.6f}")
-    for col in ("#", "target", "result", "status", "latency ms", "message"):
+    for col in ("#", "target", "result", "status", "latency ms", "streamed chars", "message"):
         table.add_column(col)
     for a in trace.attempts:
         table.add_row(f"{a.seq}.{a.try_no}", a.target, a.error_class or "[green]answered[/]",
-                      str(a.status or ""), f"{a.latency_ms:.0f}", a.message[:80])
+                      str(a.status or ""), f"{a.latency_ms:.0f}",
+                      "" if a.streamed_chars is None else str(a.streamed_chars), a.message[:80])
     return table
 
 
-def print_result(console: Console, result: RequestResult) -> None:
-    """The answer text, then the trace table and plan notes."""
-    text = result.response.text() if result.response else f"(stored as {result.response_ref})"
-    console.print(f"[bold]{result.trace.target_used}[/] answered:\n")
-    console.print(text, markup=False, highlight=False)
-    console.print()
+def print_result(console: Console, result: RequestResult, *, show_answer: bool = True) -> None:
+    """The answer text (unless it was streamed already), then the trace table and plan notes."""
+    if show_answer:
+        text = result.response.text() if result.response else f"(stored as {result.response_ref})"
+        console.print(f"[bold]{result.trace.target_used}[/] answered:\n")
+        console.print(text, markup=False, highlight=False)
+        console.print()
+    else:
+        rescued = f", rescued {result.trace.rescues} time(s)" if result.trace.rescues else ""
+        console.print(f"[bold]{result.trace.target_used}[/] finished the answer{rescued}")
     console.print(trace_table(result.trace))
     for target, why in result.trace.skipped.items():
         console.print(f"  skipped {target}: {why}")

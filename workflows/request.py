@@ -98,8 +98,12 @@ class AIRequestWorkflow:
 
     def _answered(self, inp: RequestInput, trace: RoutingTrace, res: AttemptResult) -> RequestResult:
         self._set_audit(inp, res.target, "ok", trace.failovers, trace.latency_ms)
+        parts = ""
+        if trace.rescues:  # which target produced which part of a rescued stream
+            parts = " Stream rescued: " + ", ".join(f"{a.target} wrote {a.streamed_chars} chars"
+                                                    for a in trace.attempts if a.streamed_chars) + "."
         workflow.set_current_details(f"Answered by **{res.target}** after {trace.failovers} failover(s) "
-                                     f"in {trace.latency_ms:.0f} ms, cost ${trace.cost_usd:.6f}.")
+                                     f"in {trace.latency_ms:.0f} ms, cost ${trace.cost_usd:.6f}.{parts}")
         return RequestResult(workflow_id=workflow.info().workflow_id, response=res.response,
                              response_ref=res.response_ref, trace=trace)
 
