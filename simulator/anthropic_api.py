@@ -10,6 +10,8 @@ Response: a ``message`` with ``text`` / ``tool_use`` blocks, ``stop_reason`` (``
 ``max_tokens``, ``tool_use``) and ``usage``. Streams: named SSE events ``message_start``,
 ``content_block_start``, ``ping``, ``content_block_delta`` (``text_delta`` / ``input_json_delta``),
 ``content_block_stop``, ``message_delta`` (cumulative ``usage.output_tokens``), ``message_stop``.
+A mid-stream failure is ``event: error`` with ``{"type": "error", "error": {"type": "overloaded_error",
+"message": "Overloaded"}}`` (Anthropic's "Error events" in its streaming docs), then the end of the body.
 """
 
 from __future__ import annotations
@@ -18,11 +20,23 @@ from typing import Any
 
 from simulator.answer import ANY_TOOL, Answer, Ask, ToolSpec
 from simulator.errors import anthropic_error, anthropic_headers
-from simulator.protocol import Event, Protocol, Reply, WireError, dumps, split_text, sse_named, text_of
+from simulator.protocol import (
+    DEFAULT_CHUNKING,
+    Chunking,
+    Event,
+    FaultFrame,
+    Protocol,
+    Reply,
+    WireError,
+    dumps,
+    sse_named,
+    text_of,
+)
 from simulator.ratelimit import RateDecision
 
 STOP = {"stop": "end_turn", "length": "max_tokens", "tool": "tool_use"}
 PING_EVERY = 40  # content deltas between pings
+STREAM_ERROR = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
 
 
 def _block_text(block: Any) -> str:
@@ -123,23 +137,26 @@ class AnthropicProtocol(Protocol):
         """A ``message`` object."""
         return self._message(answer, reply, self._content(answer), STOP[answer.finish], answer.completion_tokens)
 
-    def stream(self, ask: Ask, answer: Answer, reply: Reply, sse: bool = True) -> list[Event]:
+    def stream(self, ask: Ask, answer: Answer, reply: Reply, sse: bool = True,
+               chunking: Chunking = DEFAULT_CHUNKING) -> list[Event]:
         """Named SSE events from ``message_start`` to ``message_stop``."""
         start = self._message(answer, reply, [], None, 1)
         events = [Event(sse_named("message_start", {"type": "message_start", "message": start}), "head")]
         if answer.tool_call:
             call = answer.tool_call
             block = {"type": "tool_use", "id": f"toolu_{call.id_suffix}", "name": call.name, "input": {}}
-            deltas = [{"type": "input_json_delta", "partial_json": p} for p in ["", *split_text(call.arguments, 24)]]
+            pieces = ["", *chunking.split(call.arguments, 24)]
+            deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces]
         else:
             block = {"type": "text", "text": ""}
-            deltas = [{"type": "text_delta", "text": p} for p in split_text(answer.text)]
+            pieces = chunking.split(answer.text)
+            deltas = [{"type": "text_delta", "text": p} for p in pieces]
         events.append(Event(sse_named("content_block_start", {"type": "content_block_start", "index": 0,
                                                               "content_block": block}), "head"))
         events.append(Event(sse_named("ping", {"type": "ping"}), "ping"))
-        for i, delta in enumerate(deltas, 1):
+        for i, (piece, delta) in enumerate(zip(pieces, deltas, strict=True), 1):
             data = {"type": "content_block_delta", "index": 0, "delta": delta}
-            events.append(Event(sse_named("content_block_delta", data), "content"))
+            events.append(Event(sse_named("content_block_delta", data), "content", len(piece)))
             if i % PING_EVERY == 0:
                 events.append(Event(sse_named("ping", {"type": "ping"}), "ping"))
         events.append(Event(sse_named("content_block_stop", {"type": "content_block_stop", "index": 0}), "tail"))
@@ -148,6 +165,17 @@ class AnthropicProtocol(Protocol):
         events.append(Event(sse_named("message_delta", delta), "tail"))
         events.append(Event(sse_named("message_stop", {"type": "message_stop"}), "tail"))
         return events
+
+    def fault_frame(self, kind: FaultFrame, reply: Reply, sse: bool, first: bool) -> bytes:
+        """``event: error`` with an ``overloaded_error``, or a ``content_block_delta`` broken off mid-JSON."""
+        if kind == "error":
+            return sse_named("error", STREAM_ERROR)
+        return b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_de\n\n'
+
+    def without_final(self, events: list[Event], ask: Ask, answer: Answer, reply: Reply,
+                      sse: bool) -> list[Event]:
+        """Everything up to ``message_delta`` (stop reason included), without ``message_stop``."""
+        return events[:-1]
 
     def error_body(self, status: int, model: str, reply: Reply, rate: RateDecision | None = None,
                    message: str | None = None) -> dict:

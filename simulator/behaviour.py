@@ -11,7 +11,11 @@ percentile). Latency and TTFT are multiplied by ``latency_factor``; output token
 Fault order for one request: connection reset (``reset_share``) -> rate limit (``rate_limit_rpm``,
 decided by the caller) -> hang (``hang_share``) -> scripted error (``error_rate``, then one of
 ``errors`` by ``share``) -> success (with ``stream_cut_*`` for streams and ``corrupt_*`` or a failed
-task-quality draw for the answer). ``stall_ms`` delays whatever comes.
+task-quality draw for the answer, then ``stream_fault_share`` for streams when a ``stream_fault`` is
+set: that draw is made only then, so scenarios without stream faults keep their draw sequence).
+``stall_ms`` delays whatever comes. With ``tokens_per_s`` set, ``latency_s`` is ``ttft_s`` plus the
+planned tokens at that rate divided by ``latency_factor`` (a slowed target also generates slower;
+the latency draw is still made, to keep the sequence).
 """
 
 from __future__ import annotations
@@ -41,6 +45,10 @@ class Plan:
     cut_after_chunks: int | None = None
     corrupt_kind: str | None = None
     quality_failed: bool = False
+    tokens_per_s: float | None = None  # streaming pace; None: chunks spread evenly up to latency_s
+    stream_fault: str | None = None  # a ``STREAM_FAULTS`` kind drawn for this stream
+    fault_after_tokens: int = 0  # where the stream fault shows (tokens of content or tool arguments)
+    overlap_chars: int = 12  # chars of the partial an OpenAI-protocol continuation restates first
 
 
 def lognormal(rng: random.Random, dist: Distribution) -> float:
@@ -70,10 +78,16 @@ def _success(rng: random.Random, eff: Effective, stream: bool, json_asked: bool,
     cut = eff.stream_cut_after_chunks if stream and rng.random() < eff.stream_cut_share else None
     corrupt = rng.choice(eff.corrupt_kinds) if rng.random() < eff.corrupt_share else None
     failed = _quality_failure(rng, quality, json_asked)
+    fault = eff.stream_fault if stream and eff.stream_fault and rng.random() < eff.stream_fault_share else None
+    rate = eff.tokens_per_s / eff.latency_factor if eff.tokens_per_s else None
+    if rate:
+        latency = ttft + tokens / rate
     return Plan(
         outcome="ok", stall_s=eff.stall_ms / 1000, ttft_s=ttft, latency_s=max(latency, ttft),
         output_tokens=tokens, cut_after_chunks=cut, corrupt_kind=corrupt or failed,
-        quality_failed=failed is not None and corrupt is None,
+        quality_failed=failed is not None and corrupt is None, tokens_per_s=rate,
+        stream_fault=fault, fault_after_tokens=eff.stream_fault_after_tokens,
+        overlap_chars=eff.continuation_overlap_chars,
     )
 
 

@@ -8,16 +8,21 @@ Timeline of one exchange (all real seconds): ``stall_s`` with nothing sent; then
   standard one) and headers (provider defaults, overridden by the step's ``headers``).
 - ``ok``, not streaming: after ``latency_s``, the whole answer.
 - ``ok``, streaming: the head at once, the first chunk after ``ttft_s``, the rest spread evenly up to
-  ``latency_s``; a cut stream ends its body cleanly after ``cut_after_chunks`` chunks (pings not
-  counted), always before the final event (finish chunk, ``message_stop``, the ``finishReason`` chunk).
+  ``latency_s``, or with ``tokens_per_s`` one token per chunk at that rate (:func:`stream_gaps`); a
+  cut stream ends its body cleanly after ``cut_after_chunks`` chunks (pings not counted), always
+  before the final event (finish chunk, ``message_stop``, the ``finishReason`` chunk); a stream fault
+  changes the body as ``simulator.stream_faults`` says (a ``stall`` keeps the connection open until
+  the client leaves).
 
 Counters (``/_sim/stats``) are updated as the exchange goes: status when the head is sent, and
-disconnects, resets, hangs, rate limits, stream cuts, corrupted answers.
+disconnects, resets, hangs, rate limits, stream cuts, stream faults (when the stream reaches them),
+corrupted answers.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,6 +32,8 @@ from simulator.answer import Answer, Ask
 from simulator.behaviour import Plan
 from simulator.protocol import Event, Protocol, Reply
 from simulator.ratelimit import RateDecision
+from simulator.stream_faults import build_stream
+from simulator.text import CHARS_PER_TOKEN
 from simulator.wire import Channel
 from simulator.world import World
 
@@ -130,37 +137,48 @@ class SimExchange:
         body = s.protocol.render(s.ask, s.answer, s.reply)
         await self._send(channel, 200, self._headers(200, "application/json"), json_bytes(body))
 
-    def _cut_events(self, events: list[Event]) -> tuple[list[Event], bool]:
-        cut = self.spec.plan.cut_after_chunks
-        if cut is None:
-            return events, False
-        limit = min(cut, sum(1 for e in events if e.kind in ("head", "content")))
-        kept: list[Event] = []
-        counted = 0
-        for event in events:
-            if event.kind != "ping":
-                if counted >= limit:
-                    break
-                counted += 1
-            kept.append(event)
-        return kept, True
-
     async def _stream(self, channel: Channel) -> None:
         s = self.spec
         assert s.answer is not None
-        events, was_cut = self._cut_events(s.protocol.stream(s.ask, s.answer, s.reply, s.sse))
-        n_content = max(1, sum(1 for e in events if e.kind == "content"))
-        gap = max(0.0, s.plan.latency_s - s.plan.ttft_s) / n_content
+        script = build_stream(s.protocol, s.ask, s.answer, s.reply, s.sse, s.plan)
         self.stats.status(s.target, 200)
         await channel.start(200, self._headers(200, s.protocol.stream_media_type(s.sse)))
         if not await channel.sleep(s.plan.ttft_s):
             return await self._left(channel)
-        first = True
-        for event in events:
-            if event.kind == "content" and not first and not await channel.sleep(gap):
+        for i, (event, gap) in enumerate(zip(script.events, stream_gaps(script.events, s.plan), strict=True)):
+            if gap and not await channel.sleep(gap):
                 return await self._left(channel)
-            first = first and event.kind != "content"
+            if i == script.fault_at and script.fault:
+                self.stats.stream_fault(s.target, script.fault)
             await channel.body(event.data)
-        if was_cut:
+        if script.fault and script.fault_at >= len(script.events):
+            self.stats.stream_fault(s.target, script.fault)
+        if script.chunk_cut:
             self._count("stream_cuts")
+        if script.ending == "stall":
+            if not await channel.wait_disconnect():
+                return await channel.reset()  # shutting down: drop the connection
+            return self._count("disconnects")
         await channel.body(b"", more=False)
+
+
+def stream_gaps(events: list[Event], plan: Plan) -> list[float]:
+    """Seconds to wait before each event, after the ``ttft_s`` wait that precedes them all.
+
+    With ``plan.tokens_per_s``: each event carrying content after the first one waits its tokens at
+    that rate (events without content go out at once). Otherwise: the content events after the first
+    are spread evenly over ``latency_s - ttft_s``.
+    """
+    rate = plan.tokens_per_s
+    gaps: list[float] = []
+    started = False
+    if rate:
+        for event in events:
+            gaps.append(math.ceil(event.chars / CHARS_PER_TOKEN) / rate if started and event.chars else 0.0)
+            started = started or event.chars > 0
+        return gaps
+    gap = max(0.0, plan.latency_s - plan.ttft_s) / max(1, sum(1 for e in events if e.kind == "content"))
+    for event in events:
+        gaps.append(gap if event.kind == "content" and started else 0.0)
+        started = started or event.kind == "content"
+    return gaps

@@ -11,22 +11,38 @@ for SSE; without it the stream is one JSON array written piece by piece). Body: 
 Response: ``GenerateContentResponse`` ``{candidates: [{content: {role: "model", parts}, finishReason,
 index}], usageMetadata, modelVersion, responseId}``. ``finishReason`` is ``STOP`` even for function
 calls, ``MAX_TOKENS`` when capped. Streams: every chunk a full response holding only the new text,
-running ``usageMetadata`` on each, ``finishReason`` on the last, no ``[DONE]``.
+running ``usageMetadata`` on each, ``finishReason`` on the last, no ``[DONE]``. A mid-stream failure is
+one ``{"error": {code, message, status}}`` element (503 ``UNAVAILABLE``), then the end of the body.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from simulator.answer import ANY_TOOL, Answer, Ask, ToolSpec
 from simulator.errors import gemini_error, gemini_headers
-from simulator.protocol import Event, Protocol, Reply, WireError, dumps, split_text, sse_data
+from simulator.protocol import (
+    DEFAULT_CHUNKING,
+    Chunking,
+    Event,
+    FaultFrame,
+    Protocol,
+    Reply,
+    WireError,
+    dumps,
+    events_through,
+    sse_data,
+)
 from simulator.ratelimit import RateDecision
 from simulator.text import count_tokens
 
 FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool": "STOP"}
 _CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
+STREAM_ERROR = {"error": {"code": 503, "message": "The model is overloaded. Please try again later.",
+                          "status": "UNAVAILABLE"}}
+MALFORMED = '{"candidates": [{"content": {"parts": [{"text": "and'
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -130,9 +146,10 @@ class GeminiProtocol(Protocol):
         """A ``GenerateContentResponse``."""
         return self._response(answer, reply, self._parts(answer), FINISH[answer.finish], answer.completion_tokens)
 
-    def stream(self, ask: Ask, answer: Answer, reply: Reply, sse: bool = True) -> list[Event]:
+    def stream(self, ask: Ask, answer: Answer, reply: Reply, sse: bool = True,
+               chunking: Chunking = DEFAULT_CHUNKING) -> list[Event]:
         """One response per chunk; SSE ``data:`` lines, or pieces of one JSON array without ``alt=sse``."""
-        pieces = [] if answer.tool_call else split_text(answer.text)
+        pieces = [] if answer.tool_call else chunking.split(answer.text)
         bodies: list[dict] = []
         done = 0
         for piece in pieces[:-1]:
@@ -145,7 +162,49 @@ class GeminiProtocol(Protocol):
         else:
             framed = [(("[" if i == 0 else ",\r\n") + dumps(b)).encode() for i, b in enumerate(bodies)]
             framed[-1] += b"]"
-        return [Event(data, "content") for data in framed[:-1]] + [Event(framed[-1], "tail")]
+        chars = [len(p) for p in pieces] or [0]
+        return [Event(data, "content", n) for data, n in zip(framed[:-1], chars, strict=False)] + [
+            Event(framed[-1], "tail", chars[-1])]
+
+    @staticmethod
+    def _element(value: str, sse: bool, first: bool, close: bool) -> bytes:
+        if sse:
+            return f"data: {value}\r\n\r\n".encode()
+        return (("[" if first else ",\r\n") + value + ("]" if close else "")).encode()
+
+    def fault_frame(self, kind: FaultFrame, reply: Reply, sse: bool, first: bool) -> bytes:
+        """An ``{"error": {...}}`` element (the array then closes), or a response broken off mid-JSON."""
+        if kind == "error":
+            return self._element(dumps(STREAM_ERROR), sse, first, close=True)
+        return self._element(MALFORMED, sse, first, close=False)
+
+    def prefix(self, events: list[Event], chars: int, ask: Ask, answer: Answer, reply: Reply,
+               sse: bool) -> list[Event]:
+        """Up to ``chars`` characters; all of them (the last piece without ``finishReason``) if that
+        is the whole answer, since the final response also carries the last piece."""
+        if chars >= sum(e.chars for e in events):
+            return self.without_final(events, ask, answer, reply, sse)
+        return events_through(events, chars)
+
+    def without_final(self, events: list[Event], ask: Ask, answer: Answer, reply: Reply,
+                      sse: bool) -> list[Event]:
+        """Every piece, the last one in a response without ``finishReason`` (the array still closes)."""
+        tail = events[-1]
+        text = tail.data.decode()
+        first = text.startswith("[")
+        body = json.loads(text.removeprefix("data: ").strip().lstrip("[,").strip().removesuffix("]"))
+        body["candidates"][0].pop("finishReason", None)
+        return [*events[:-1], Event(self._element(dumps(body), sse, first, close=True), "content", tail.chars)]
+
+    def tool_cut(self, events: list[Event], chars: int, ask: Ask, answer: Answer, reply: Reply,
+                 sse: bool) -> list[Event]:
+        """Gemini sends a call whole (``functionCall.args`` is an object): the response carrying it
+        stops ``chars`` characters into ``args`` (always before its end), and the body ends."""
+        assert answer.tool_call is not None
+        data = events[-1].data
+        start = data.index(b'"args":') + len(b'"args":')
+        keep = min(chars, len(dumps(answer.tool_call.args).encode()) - 1)
+        return [*events[:-1], Event(data[: start + keep], "content", keep)]
 
     def stream_media_type(self, sse: bool) -> str:
         """SSE with ``alt=sse``, else JSON."""

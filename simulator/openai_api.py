@@ -7,7 +7,8 @@ assistant ``tool_calls``), optional ``response_format`` (``json_object`` or ``js
 
 Response: ``chat.completion`` with one choice and ``usage``; streams are ``chat.completion.chunk``
 ``data:`` lines: role chunk, content (or tool-call) deltas, a finish chunk with an empty delta, the
-usage-only chunk (``choices: []``) when ``include_usage`` is set, then ``data: [DONE]``.
+usage-only chunk (``choices: []``) when ``include_usage`` is set, then ``data: [DONE]``. A mid-stream
+error is ``data: {"error": {message, type, param, code}}`` and the end of the body (no ``[DONE]``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,24 @@ from typing import Any
 
 from simulator.answer import ANY_TOOL, Answer, Ask, ToolSpec
 from simulator.errors import openai_error, openai_headers
-from simulator.protocol import Event, Protocol, Reply, WireError, dumps, split_text, sse_data, text_of
+from simulator.protocol import (
+    DEFAULT_CHUNKING,
+    Chunking,
+    Event,
+    FaultFrame,
+    Protocol,
+    Reply,
+    WireError,
+    dumps,
+    sse_data,
+    text_of,
+)
 from simulator.ratelimit import RateDecision
 
 FINISH = {"stop": "stop", "length": "length", "tool": "tool_calls"}
 FINGERPRINT = "fp_simulator"
+STREAM_ERROR = {"message": "The server had an error while processing your request. Sorry about that!",
+                "type": "server_error", "param": None, "code": None}
 UNPARSEABLE = ("We could not parse the JSON body of your request. (HINT: This likely means you aren't "
                "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
                "sent was not valid JSON.)")
@@ -100,9 +114,10 @@ class OpenAIProtocol(Protocol):
         if value is None:
             return 1
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 128:
-            raise self._bad(f"Invalid 'n': integer {'above maximum' if isinstance(value, int) and value > 128 else 'below minimum'}"
-                            f" value. Expected a value between 1 and 128, but got {value} instead.", "n",
-                            "integer_above_max_value" if isinstance(value, int) and value > 128 else "integer_below_min_value")
+            above = isinstance(value, int) and value > 128
+            raise self._bad(f"Invalid 'n': integer {'above maximum' if above else 'below minimum'} value. Expected "
+                            f"a value between 1 and 128, but got {value} instead.", "n",
+                            "integer_above_max_value" if above else "integer_below_min_value")
         return value
 
     def _check_rules(self, body: dict, fmt: dict, texts: tuple[str, ...]) -> None:
@@ -144,11 +159,16 @@ class OpenAIProtocol(Protocol):
             "usage": self._usage(answer, ask.n), "service_tier": "default", "system_fingerprint": FINGERPRINT,
         }
 
-    def stream(self, ask: Ask, answer: Answer, reply: Reply, sse: bool = True) -> list[Event]:
-        """``chat.completion.chunk`` events ending with the usage chunk (if asked) and ``[DONE]``."""
-        base = {"id": f"chatcmpl-{reply.uid}", "object": "chat.completion.chunk",
+    @staticmethod
+    def _chunk_base(reply: Reply) -> dict:
+        return {"id": f"chatcmpl-{reply.uid}", "object": "chat.completion.chunk",
                 "created": reply.created, "model": reply.model, "service_tier": "default",
                 "system_fingerprint": FINGERPRINT}
+
+    def stream(self, ask: Ask, answer: Answer, reply: Reply, sse: bool = True,
+               chunking: Chunking = DEFAULT_CHUNKING) -> list[Event]:
+        """``chat.completion.chunk`` events ending with the usage chunk (if asked) and ``[DONE]``."""
+        base = self._chunk_base(reply)
 
         def chunk(delta: dict, finish: str | None = None, index: int = 0) -> bytes:
             body = {**base, "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}]}
@@ -164,14 +184,23 @@ class OpenAIProtocol(Protocol):
                          "function": {"name": call.name, "arguments": ""}}
                 events.append(Event(chunk({"tool_calls": [first]}, index=i), "content"))
                 events += [Event(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}, index=i),
-                                 "content") for piece in split_text(call.arguments, 24)]
+                                 "content", len(piece)) for piece in chunking.split(call.arguments, 24)]
             else:
-                events += [Event(chunk({"content": piece}, index=i), "content") for piece in split_text(answer.text)]
+                events += [Event(chunk({"content": piece}, index=i), "content", len(piece))
+                           for piece in chunking.split(answer.text)]
             events.append(Event(chunk({}, FINISH[answer.finish], index=i), "tail" if i == ask.n - 1 else "content"))
         if ask.include_usage:
             events.append(Event(sse_data({**base, "choices": [], "usage": self._usage(answer, ask.n)}), "tail"))
         events.append(Event(b"data: [DONE]\n\n", "tail"))
         return events
+
+    def fault_frame(self, kind: FaultFrame, reply: Reply, sse: bool, first: bool) -> bytes:
+        """``data: {"error": {...}}`` (what OpenAI sends when a stream fails after it started), or a
+        content chunk broken off mid-JSON."""
+        if kind == "error":
+            return sse_data({"error": STREAM_ERROR})
+        whole = dumps({**self._chunk_base(reply), "choices": [{"index": 0, "delta": {"content": "and"}}]})
+        return f"data: {whole[: len(whole) // 2]}\n\n".encode()
 
     def error_body(self, status: int, model: str, reply: Reply, rate: RateDecision | None = None,
                    message: str | None = None) -> dict:

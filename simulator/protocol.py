@@ -6,7 +6,13 @@ already framed for the wire (SSE ``data:`` lines, named SSE events, or JSON-arra
 kinds drive pacing and stream cuts: ``head`` events go out with the first ``content`` event after the
 time to first token; ``content`` events are spread over the rest of the latency; ``tail`` events (the
 final chunk, usage, ``[DONE]``, ``message_stop``) are what a cut stream never sends; ``ping`` events
-do not count as chunks.
+do not count as chunks. Each event also carries ``chars``: the characters of answer text or tool-call
+arguments it delivers, so a stream fault can land after an exact number of tokens.
+
+Stream faults (scenario key ``stream_fault``, applied by ``simulator.stream_faults``) use the hooks
+:meth:`Protocol.fault_frame` (an in-stream error event or a frame that is not JSON, in the provider's
+framing), :meth:`Protocol.prefix` (the stream up to N characters of content), :meth:`Protocol.without_final`
+(everything but the final event) and :meth:`Protocol.tool_cut` (a tool call cut inside its arguments).
 """
 
 from __future__ import annotations
@@ -21,15 +27,59 @@ from simulator.answer import Answer, Ask, new_id
 from simulator.ratelimit import RateDecision
 
 EventKind = Literal["head", "content", "tail", "ping"]
+FaultFrame = Literal["error", "malformed"]
 CHUNK_CHARS = 16  # about 4 tokens per streamed text chunk
+TOKEN_CHARS = 4  # one token per chunk when the stream is paced by ``tokens_per_s`` (simulator.text rule)
 
 
 @dataclass(frozen=True)
 class Event:
-    """One framed piece of a streamed body."""
+    """One framed piece of a streamed body; ``chars``: answer text / argument characters it carries."""
 
     data: bytes
     kind: EventKind
+    chars: int = 0
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """How streamed text (or tool arguments) is cut into chunks.
+
+    ``token_chunks``: one token (4 characters) per chunk, used when ``tokens_per_s`` paces the stream;
+    otherwise pieces of about ``size`` characters split after spaces. ``break_at`` (characters) forces a
+    chunk boundary there, so a fault after N tokens lands exactly after ``4 * N`` characters.
+    """
+
+    token_chunks: bool = False
+    break_at: int | None = None
+
+    def split(self, text: str, size: int = CHUNK_CHARS) -> list[str]:
+        """``text`` in chunks (see the class docstring)."""
+        cut = self.break_at
+        if cut is not None and 0 < cut < len(text):
+            return self._split(text[:cut], size) + self._split(text[cut:], size)
+        return self._split(text, size)
+
+    def _split(self, text: str, size: int) -> list[str]:
+        if self.token_chunks:
+            return [text[i:i + TOKEN_CHARS] for i in range(0, len(text), TOKEN_CHARS)]
+        return split_text(text, size)
+
+
+DEFAULT_CHUNKING = Chunking()
+
+
+def events_through(events: list[Event], chars: int) -> list[Event]:
+    """The leading events up to ``chars`` characters of content, never a ``tail`` event: head,
+    pings and content events in order, stopping before the first that would pass ``chars``."""
+    kept: list[Event] = []
+    done = 0
+    for event in events:
+        if event.kind == "tail" or done + event.chars > chars:
+            break
+        done += event.chars
+        kept.append(event)
+    return kept
 
 
 @dataclass(frozen=True)
@@ -73,8 +123,29 @@ class Protocol(ABC):
         """The non-streaming success body."""
 
     @abstractmethod
-    def stream(self, ask: Ask, answer: Answer, reply: Reply, sse: bool = True) -> list[Event]:
+    def stream(self, ask: Ask, answer: Answer, reply: Reply, sse: bool = True,
+               chunking: Chunking = DEFAULT_CHUNKING) -> list[Event]:
         """The streamed success body as framed events."""
+
+    @abstractmethod
+    def fault_frame(self, kind: FaultFrame, reply: Reply, sse: bool, first: bool) -> bytes:
+        """One in-stream frame: the provider's real mid-stream ``error`` event, or a ``malformed``
+        frame whose payload is not JSON. ``first``: nothing of the body has been framed yet."""
+
+    def prefix(self, events: list[Event], chars: int, ask: Ask, answer: Answer, reply: Reply,
+               sse: bool) -> list[Event]:
+        """The stream up to ``chars`` characters of content, without the final event."""
+        return events_through(events, chars)
+
+    def without_final(self, events: list[Event], ask: Ask, answer: Answer, reply: Reply,
+                      sse: bool) -> list[Event]:
+        """All content of the stream but not its final event (default: no ``tail`` event)."""
+        return [e for e in events if e.kind != "tail"]
+
+    def tool_cut(self, events: list[Event], chars: int, ask: Ask, answer: Answer, reply: Reply,
+                 sse: bool) -> list[Event]:
+        """A tool-call stream whose arguments stop after ``chars`` characters (mid-JSON)."""
+        return events_through(events, chars)
 
     @abstractmethod
     def error_body(self, status: int, model: str, reply: Reply, rate: RateDecision | None = None,

@@ -33,6 +33,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 PROTOCOLS = ("openai", "anthropic", "gemini")
 CorruptKind = Literal["foreign_script", "repetition", "empty", "truncated", "off_topic", "invalid_json"]
 CORRUPT_KINDS: tuple[str, ...] = CorruptKind.__args__  # type: ignore[attr-defined]
+StreamFault = Literal["cut", "stall", "error_event", "malformed", "no_final", "tool_cut"]
+STREAM_FAULTS: tuple[str, ...] = StreamFault.__args__  # type: ignore[attr-defined]
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -144,6 +146,11 @@ class Behaviour(_Strict):
     reset_share: Share | None = None
     stream_cut_share: Share | None = None
     stream_cut_after_chunks: int | None = Field(default=None, ge=0)
+    tokens_per_s: float | None = Field(default=None, gt=0.0)  # streaming pace (tokens per real second)
+    stream_fault: StreamFault | None = None
+    stream_fault_share: Share | None = None  # default 1 when ``stream_fault`` is set
+    stream_fault_after_tokens: int | None = Field(default=None, ge=0)
+    continuation_overlap_chars: int | None = Field(default=None, ge=0)  # OpenAI-protocol rescue restatement
     output_tokens: Dist | None = None
     output_tokens_factor: float | None = Field(default=None, gt=0.0)
     corrupt_share: Share | None = None

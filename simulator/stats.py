@@ -4,12 +4,15 @@ Shape of :meth:`Stats.snapshot`::
 
     {"targets": {"openai/gpt-4o@us-east": {"calls": 3, "by_status": {"200": 2, "503": 1},
                  "disconnects": 0, "resets": 0, "hangs": 0, "rate_limited": 0, "stream_cuts": 0,
-                 "corrupted": 0}},
+                 "corrupted": 0, "stream_faults": {"cut": 0, "stall": 0, "error_event": 0, "malformed": 0,
+                 "no_final": 0, "tool_cut": 0}}},
      "unmatched": {"calls": 1, "by_status": {"404": 1}}}
 
 ``calls`` counts generation requests (not model listings) as they arrive; ``by_status`` counts the
 HTTP status of each response as it starts; ``disconnects`` counts clients that went away before the
-answer was complete; ``resets`` connections the simulator dropped on purpose. Requests that match no
+answer was complete; ``resets`` connections the simulator dropped on purpose; ``stream_cuts`` the
+streams cut by ``stream_cut_share``; ``stream_faults`` the streams that reached their ``stream_fault``,
+by kind. Requests that match no
 target (unknown model, unreadable body) count under ``unmatched``.
 """
 
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+
+from simulator.scenario import STREAM_FAULTS
 
 COUNTERS = ("disconnects", "resets", "hangs", "rate_limited", "stream_cuts", "corrupted")
 
@@ -28,11 +33,13 @@ class TargetStats:
     calls: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
     counters: Counter[str] = field(default_factory=Counter)
+    stream_faults: Counter[str] = field(default_factory=Counter)
 
     def as_json(self) -> dict:
         """Plain-JSON form."""
         out: dict = {"calls": self.calls, "by_status": dict(sorted(self.by_status.items()))}
         out.update({name: self.counters[name] for name in COUNTERS})
+        out["stream_faults"] = {kind: self.stream_faults[kind] for kind in STREAM_FAULTS}
         return out
 
 
@@ -61,6 +68,12 @@ class Stats:
         if counter not in COUNTERS:
             raise KeyError(counter)
         self._get(target).counters[counter] += 1
+
+    def stream_fault(self, target: str | None, kind: str) -> None:
+        """Count one stream that reached its stream fault ``kind`` (one of ``STREAM_FAULTS``)."""
+        if kind not in STREAM_FAULTS:
+            raise KeyError(kind)
+        self._get(target).stream_faults[kind] += 1
 
     def snapshot(self, targets: list[str]) -> dict:
         """Counters of every known target (zeros included) and of unmatched requests."""

@@ -20,6 +20,8 @@ DEFAULT_LATENCY = Distribution(median=400, p99=1500)
 DEFAULT_OUTPUT_TOKENS = Distribution(median=200, p99=600)
 DEFAULT_ERRORS = (ErrorSpec(status=500),)
 DEFAULT_CUT_AFTER_CHUNKS = 3
+DEFAULT_FAULT_AFTER_TOKENS = 20
+DEFAULT_OVERLAP_CHARS = 12
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,11 @@ class Effective:
     reset_share: float
     stream_cut_share: float
     stream_cut_after_chunks: int
+    tokens_per_s: float | None
+    stream_fault: str | None
+    stream_fault_share: float
+    stream_fault_after_tokens: int
+    continuation_overlap_chars: int
     output_tokens: Distribution
     output_tokens_factor: float
     corrupt_share: float
@@ -58,6 +65,17 @@ class Effective:
         return data
 
 
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _fault_share(b: Behaviour) -> float:
+    """Share of streams that get ``stream_fault``: as set, 1 when a kind is set without a share, else 0."""
+    if b.stream_fault is None:
+        return 0.0
+    return 1.0 if b.stream_fault_share is None else b.stream_fault_share
+
+
 def resolve(b: Behaviour) -> Effective:
     """Fill defaults into a merged :class:`Behaviour`."""
     latency = b.latency_ms or DEFAULT_LATENCY
@@ -72,8 +90,12 @@ def resolve(b: Behaviour) -> Effective:
         hang_share=b.hang_share or 0.0,
         reset_share=b.reset_share or 0.0,
         stream_cut_share=b.stream_cut_share or 0.0,
-        stream_cut_after_chunks=(DEFAULT_CUT_AFTER_CHUNKS if b.stream_cut_after_chunks is None
-                                 else b.stream_cut_after_chunks),
+        stream_cut_after_chunks=_or(b.stream_cut_after_chunks, DEFAULT_CUT_AFTER_CHUNKS),
+        tokens_per_s=b.tokens_per_s,
+        stream_fault=b.stream_fault,
+        stream_fault_share=_fault_share(b),
+        stream_fault_after_tokens=_or(b.stream_fault_after_tokens, DEFAULT_FAULT_AFTER_TOKENS),
+        continuation_overlap_chars=_or(b.continuation_overlap_chars, DEFAULT_OVERLAP_CHARS),
         output_tokens=b.output_tokens or DEFAULT_OUTPUT_TOKENS,
         output_tokens_factor=b.output_tokens_factor or 1.0,
         corrupt_share=b.corrupt_share or 0.0,

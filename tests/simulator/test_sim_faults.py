@@ -194,7 +194,9 @@ async def test_stats_count_calls_exactly(http: httpx.AsyncClient, control) -> No
     await http.post("/r/eu-west/v1/chat/completions", json=CHAT)
     assert await control.stats(OPENAI) == {"calls": 5, "by_status": {"200": 3, "500": 2}, "disconnects": 0,
                                            "resets": 0, "hangs": 0, "rate_limited": 0, "stream_cuts": 0,
-                                           "corrupted": 0}
+                                           "corrupted": 0, "stream_faults": {
+                                               "cut": 0, "stall": 0, "error_event": 0, "malformed": 0,
+                                               "no_final": 0, "tool_cut": 0}}
     assert (await control.stats(OPENAI_EU))["calls"] == 1
     await http.post("/_sim/stats/reset")
     assert (await control.stats(OPENAI))["calls"] == 0

@@ -7,8 +7,8 @@ import json
 
 import anthropic
 import openai
-import pytest
 import pydantic
+import pytest
 from google import genai
 from google.genai import types
 
