@@ -7,6 +7,13 @@
   until something changed, so a request costs no query.
 - While this process's event loop lags more than ``MAX_LOOP_LAG_S`` (measured by the sync loop),
   its own calls' latencies are not fed to the latency detectors: they would measure our queueing.
+- The attempt activity wraps every provider call in :meth:`HealthMonitor.in_flight`
+  (``with monitor.in_flight(target_id): ...``; or ``token = monitor.call_started(target_id)`` and
+  ``monitor.call_ended(token)`` in a ``finally``). A call in flight is activity: the prober does not
+  take its target for idle and does not probe it while the call is live (within its timeout plus
+  ``core.health.inflight.OVERDUE_GRACE_S``), because the call itself reports the outcome at the
+  latest when its timeout fires. :meth:`in_flight_count` and :meth:`oldest_in_flight_s` read it.
+  In-flight calls are this process's only (other workers' are not shared).
 - :class:`activities.health.sync.HealthSync` feeds other workers' outcomes, probes and feedback
   into :meth:`observe` / :meth:`vote` and publishes :meth:`snapshot` to the database.
 
@@ -19,12 +26,14 @@ import asyncio
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 from activities.storage.outcomes import OutcomeRow
 from core.config import ConfigSource
 from core.health.board import HealthBoard, settings_for
 from core.health.budget import RetryBudget
+from core.health.inflight import CallToken, InFlight
 from core.health.settings import HealthSettings
 from core.health.signals import Observation, Vote, observe
 from core.health.view import TargetView
@@ -35,6 +44,8 @@ OWN_KEYS_S = 120.0
 #: overloaded worker measures its own queueing, not the provider (our choice; RESILIENCE.md 6.5
 #: warns that "everyone got slower" must not read as one target's slowdown).
 MAX_LOOP_LAG_S = 0.25
+#: Timeout (s) assumed for a call of a target missing from the live config (``TargetConfig.timeout_s`` default).
+DEFAULT_CALL_TIMEOUT_S = 30.0
 
 
 class HealthMonitor:
@@ -58,6 +69,7 @@ class HealthMonitor:
         self._started = False
         self.loop_lag_s = 0.0
         self.latency_skipped = 0
+        self.calls = InFlight()
 
     async def ensure_started(self) -> None:
         """Run ``starter`` (resume state from the database, start syncing) once, on first use, so
@@ -122,6 +134,45 @@ class HealthMonitor:
         if obs.kind.value in ("ok", "failure"):
             budget.on_result(not obs.failed, s.retry_budget_max_tokens, s.retry_budget_ratio)
         return self.observe(obs)
+
+    def call_started(self, target: str, timeout_s: float | None = None) -> CallToken:
+        """Register one provider call of ``target`` starting now; ``timeout_s``: the call's own
+        timeout in s (default: the target's ``timeout_s`` in the live config, 30 s if unknown).
+        Pair with :meth:`call_ended` in a ``finally``."""
+        return self.calls.start(target, self._clock(), self._timeout_of(target) if timeout_s is None else timeout_s)
+
+    def call_ended(self, token: CallToken) -> None:
+        """The call of ``token`` is over (answered, failed, timed out or cancelled). Idempotent."""
+        self.calls.end(token, self._clock())
+
+    @contextmanager
+    def in_flight(self, target: str, timeout_s: float | None = None) -> Iterator[CallToken]:
+        """``with monitor.in_flight(target_id): await <provider call>``: :meth:`call_started` on
+        entry, :meth:`call_ended` on any exit (exceptions and cancellation included)."""
+        token = self.call_started(target, timeout_s)
+        try:
+            yield token
+        finally:
+            self.call_ended(token)
+
+    def in_flight_count(self, target: str) -> int:
+        """This process's calls of ``target`` in flight now (overdue ones included)."""
+        return self.calls.count(target)
+
+    def oldest_in_flight_s(self, target: str) -> float | None:
+        """Age in s of this process's oldest call of ``target`` in flight; ``None`` when none is."""
+        return self.calls.oldest_age_s(target, self._clock())
+
+    def busy(self, target: str, now: float | None = None) -> bool:
+        """Whether ``target`` has a live (not overdue) call in flight in this process at ``now``
+        (unix s, default: the monitor's clock)."""
+        return self.calls.live(target, self._clock() if now is None else now) > 0
+
+    def _timeout_of(self, target: str) -> float:
+        try:
+            return self._configs.current()[0].target(target).timeout_s
+        except KeyError:
+            return DEFAULT_CALL_TIMEOUT_S
 
     def note_loop_lag(self, lag_s: float) -> None:
         """Record a measurement of this process's event-loop lag (EWMA, weight 0.3)."""
