@@ -6,6 +6,12 @@ output was asked; conforming to the schema when one was given) or one tool call 
 forces a call; arguments valid for the tool's schema). ``max_tokens`` caps the text and sets the
 finish reason to ``length``. Usage: prompt tokens are chars/4 of every message plus 4 per message
 (plus the tool declarations); completion tokens are chars/4 of what was generated.
+
+What the answer says depends only on the request (prose, JSON values and tool arguments draw from a
+``random.Random`` seeded with ``simulator.text.prompt_seed`` of the prompt's texts) and on the drawn
+length ``plan.output_tokens``; the target's own stream decides only faults (corruption). A
+continuation request (``simulator.continuation``) is answered with the rest of the answer the
+original request gets; a forced tool call is answered whole, as for the original request.
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from simulator.behaviour import Plan
+from simulator.continuation import Continuation, continuation_text
 from simulator.corrupt import BREAKING, corrupt_json_text, corrupt_text, corrupt_value
-from simulator.text import CHARS_PER_TOKEN, compose, count_tokens, keywords, prompt_tokens
+from simulator.text import CHARS_PER_TOKEN, compose, count_tokens, keywords, prompt_seed, prompt_tokens
 from simulator.values import value_for_schema
 
 ANY_TOOL = "*"
@@ -49,6 +56,7 @@ class Ask:
     max_tokens: int | None = None
     tools_text: str = ""
     n: int = 1  # choices asked for (OpenAI's ``n``; each is the same answer here)
+    continuation: Continuation | None = None  # set when the request asks to continue a partial answer
 
 
 @dataclass(frozen=True)
@@ -83,9 +91,10 @@ def new_id(length: int = 24) -> str:
     return uuid.uuid4().hex[:length]
 
 
-def _tool_call(ask: Ask, words: list[str], kind: str | None, rng: random.Random) -> ToolCall:
+def _tool_call(ask: Ask, words: list[str], kind: str | None, prose: random.Random,
+               rng: random.Random) -> ToolCall:
     spec = next((t for t in ask.tools if t.name == ask.forced_tool), ask.tools[0])
-    args = value_for_schema(spec.schema or {"type": "object", "properties": {}}, words, rng)
+    args = value_for_schema(spec.schema or {"type": "object", "properties": {}}, words, prose)
     args = args if isinstance(args, dict) else {"value": args}
     if kind is None:
         return ToolCall(new_id(), spec.name, args, json.dumps(args))
@@ -93,15 +102,15 @@ def _tool_call(ask: Ask, words: list[str], kind: str | None, rng: random.Random)
     return ToolCall(new_id(), spec.name, corrupt_value(args, kind, rng), arguments)
 
 
-def _json_text(ask: Ask, plan: Plan, words: list[str], rng: random.Random) -> str:
+def _json_text(ask: Ask, plan: Plan, words: list[str], prose: random.Random, rng: random.Random) -> str:
     """A JSON answer. Like a model in JSON mode it ends with a complete object inside the output
     cap (prose sized to 80% of ``max_tokens`` at most); only a corruption kind breaks it."""
     if ask.json_schema:
-        value = value_for_schema(ask.json_schema, words, rng)
+        value = value_for_schema(ask.json_schema, words, prose)
     else:
         budget = plan.output_tokens if ask.max_tokens is None else min(plan.output_tokens,
                                                                         int(ask.max_tokens * 0.8) - 12)
-        value = {"answer": compose(words, max(5, budget), rng), "keywords": words[:3]}
+        value = {"answer": compose(words, max(5, budget), prose), "keywords": words[:3]}
     if plan.corrupt_kind:
         return corrupt_json_text(value, plan.corrupt_kind, rng)
     return json.dumps(value)
@@ -113,22 +122,48 @@ def _cap(text: str, max_tokens: int | None) -> tuple[str, Finish]:
     return text, "stop"
 
 
-def build_answer(ask: Ask, plan: Plan, rng: random.Random) -> Answer:
-    """The answer to ``ask`` under ``plan`` (draws come from ``rng``, the target's stream)."""
+def _fresh(ask: Ask, plan: Plan, rng: random.Random) -> Answer:
+    """The answer to a request that is not a continuation (``rng``: the target's stream, faults only)."""
     words = keywords(ask.last_user)
+    prose = random.Random(prompt_seed(ask.texts))
     prompt = prompt_tokens(list(ask.texts), ask.tools_text)
     kind = plan.corrupt_kind
     if ask.forced_tool and ask.tools:
-        call = _tool_call(ask, words, kind, rng)
+        call = _tool_call(ask, words, kind, prose, rng)
         used = count_tokens(call.name) + count_tokens(call.arguments) + 5
         return Answer("", call, "tool", prompt, used, kind)
     if ask.json_asked:
-        text = _json_text(ask, plan, words, rng)
+        text = _json_text(ask, plan, words, prose, rng)
     else:
-        text = compose(words, plan.output_tokens, rng)
+        text = compose(words, plan.output_tokens, prose)
         text = corrupt_text(text, kind, rng) if kind else text
     text, finish = _cap(text, ask.max_tokens)
     return Answer(text, None, finish, prompt, count_tokens(text), kind)
+
+
+def _continued(ask: Ask, cont: Continuation, plan: Plan, rng: random.Random) -> Answer:
+    """The rest of the original request's answer (a corruption of this plan applies to the rest)."""
+    original = replace(ask, texts=cont.texts, last_user=cont.last_user, continuation=None,
+                       max_tokens=ask.max_tokens if ask.json_asked else None)  # a text cap only truncates
+    prompt = prompt_tokens(list(ask.texts), ask.tools_text)
+    if ask.forced_tool and ask.tools:
+        return replace(_fresh(original, plan, rng), prompt_tokens=prompt)
+    canonical = _fresh(original, replace(plan, corrupt_kind=None), rng).text
+    words = keywords(cont.last_user)
+    more = max(5, plan.output_tokens - count_tokens(cont.partial))
+    text = continuation_text(canonical, cont, plan.overlap_chars,
+                             lambda: compose(words, more, random.Random(prompt_seed((*cont.texts, cont.partial)))))
+    kind = plan.corrupt_kind
+    text = corrupt_text(text, kind, rng) if kind and text else text
+    text, finish = _cap(text, ask.max_tokens)
+    return Answer(text, None, finish, prompt, count_tokens(text), kind)
+
+
+def build_answer(ask: Ask, plan: Plan, rng: random.Random) -> Answer:
+    """The answer to ``ask`` under ``plan``; ``rng`` (the target's stream) draws only corruption."""
+    if ask.continuation is not None:
+        return _continued(ask, ask.continuation, plan, rng)
+    return _fresh(ask, plan, rng)
 
 
 def is_breaking(kind: str | None) -> bool:

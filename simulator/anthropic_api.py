@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.answer import ANY_TOOL, Answer, Ask, ToolSpec
+from simulator.continuation import Continuation, anthropic_partial
 from simulator.errors import anthropic_error, anthropic_headers
 from simulator.protocol import (
     DEFAULT_CHUNKING,
@@ -104,10 +105,12 @@ class AnthropicProtocol(Protocol):
         tools = tuple(ToolSpec(t["name"], t.get("input_schema") or {}) for t in body.get("tools") or []
                       if isinstance(t, dict) and t.get("name") and "input_schema" in t)
         fmt = _output_format(body)
+        last_user = _content_text(users[-1].get("content")) if users else (texts[-1] if texts else "")
+        partial = anthropic_partial(messages)
         return Ask(
             model=body["model"],
             texts=tuple(texts),
-            last_user=_content_text(users[-1].get("content")) if users else (texts[-1] if texts else ""),
+            last_user=last_user,
             stream=bool(body.get("stream")),
             json_asked=fmt.get("type") == "json_schema",
             json_schema=fmt.get("schema"),
@@ -115,6 +118,7 @@ class AnthropicProtocol(Protocol):
             forced_tool=_forced(body.get("tool_choice")) if tools else None,
             max_tokens=body["max_tokens"],
             tools_text=dumps(body.get("tools")) if tools else "",
+            continuation=None if partial is None else Continuation(partial, False, tuple(texts[:-1]), last_user),
         )
 
     @staticmethod

@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 from simulator.answer import ANY_TOOL, Answer, Ask, ToolSpec
+from simulator.continuation import Continuation, gemini_partial
 from simulator.errors import gemini_error, gemini_headers
 from simulator.protocol import (
     DEFAULT_CHUNKING,
@@ -112,10 +113,12 @@ class GeminiProtocol(Protocol):
         config = _get(body, "generationConfig") or {}
         schema = _get(config, "responseJsonSchema") or _get(config, "responseSchema")
         tools = _tools(body)
+        last_user = _content_text(users[-1]) if users else texts[-1]
+        partial = gemini_partial(contents)
         return Ask(
             model=model,
             texts=tuple(texts),
-            last_user=_content_text(users[-1]) if users else texts[-1],
+            last_user=last_user,
             stream=stream,
             json_asked=_get(config, "responseMimeType") == "application/json" or bool(schema),
             json_schema=schema if isinstance(schema, dict) else None,
@@ -123,6 +126,7 @@ class GeminiProtocol(Protocol):
             forced_tool=_forced(body) if tools else None,
             max_tokens=_get(config, "maxOutputTokens"),
             tools_text=dumps(body.get("tools")) if tools else "",
+            continuation=None if partial is None else Continuation(partial, False, tuple(texts[:-1]), last_user),
         )
 
     @staticmethod

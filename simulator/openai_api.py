@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.answer import ANY_TOOL, Answer, Ask, ToolSpec
+from simulator.continuation import Continuation, openai_partial
 from simulator.errors import openai_error, openai_headers
 from simulator.protocol import (
     DEFAULT_CHUNKING,
@@ -48,6 +49,19 @@ def _message_text(message: Any) -> str:
         fn = call.get("function", {}) if isinstance(call, dict) else {}
         parts.append(f"{fn.get('name', '')} {fn.get('arguments', '')}")
     return " ".join(p for p in parts if p)
+
+
+def _last_user(messages: list) -> str:
+    users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    return _message_text(users[-1]) if users else _message_text(messages[-1])
+
+
+def _continuation(messages: list, texts: tuple[str, ...]) -> Continuation | None:
+    """A rescue: assistant partial, then the continue instruction (``simulator.continuation``)."""
+    partial = openai_partial(messages)
+    if partial is None or len(messages) < 3:
+        return None
+    return Continuation(partial, restates=True, texts=texts[:-2], last_user=_last_user(messages[:-2]))
 
 
 def _tools(body: dict) -> tuple[ToolSpec, ...]:
@@ -89,7 +103,6 @@ class OpenAIProtocol(Protocol):
         if not messages:
             raise self._bad("Invalid 'messages': empty array. Expected an array with minimum length 1, "
                             "but got an empty array instead.", "messages", "empty_array")
-        users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
         fmt = body.get("response_format") if isinstance(body.get("response_format"), dict) else {}
         texts = tuple(_message_text(m) for m in messages)
         self._check_rules(body, fmt, texts)
@@ -97,7 +110,7 @@ class OpenAIProtocol(Protocol):
         return Ask(
             model=model,
             texts=texts,
-            last_user=_message_text(users[-1]) if users else _message_text(messages[-1]),
+            last_user=_last_user(messages),
             stream=bool(body.get("stream")),
             include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
             json_asked=fmt.get("type") in ("json_object", "json_schema"),
@@ -107,6 +120,7 @@ class OpenAIProtocol(Protocol):
             max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
             tools_text=dumps(body.get("tools")) if tools else "",
             n=self._n(body.get("n")),
+            continuation=_continuation(messages, texts),
         )
 
     def _n(self, value: Any) -> int:

@@ -1,12 +1,15 @@
 """Plausible English answers derived from the prompt, and token counts.
 
 Answers reuse the key words of the last user message in template sentences, so an answer is visibly
-"about" the question without any model. Length: about 4 characters per token (the heuristic of
-``core/tokens.py``); :func:`count_tokens` is the same rule, so usage matches the text produced.
+"about" the question without any model. The template choices come from a ``random.Random`` seeded
+with :func:`prompt_seed`, so two targets answer the same request with the same prose. Length: about
+4 characters per token (the heuristic of ``core/tokens.py``); :func:`count_tokens` is the same rule,
+so usage matches the text produced.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import re
@@ -55,6 +58,13 @@ def count_tokens(text: str) -> int:
 def prompt_tokens(texts: list[str], extra: str = "") -> int:
     """Prompt tokens: chars/4 of each message plus 4 per message, plus chars/4 of ``extra`` (tools)."""
     return sum(count_tokens(t) + PER_MESSAGE_TOKENS for t in texts) + count_tokens(extra)
+
+
+def prompt_seed(texts: tuple[str, ...] | list[str]) -> int:
+    """A seed for the prose of an answer, from the prompt's texts alone (SHA-256 of the texts joined
+    by U+001F): the same request gets the same prose from every target."""
+    digest = hashlib.sha256("\x1f".join(texts).encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big")
 
 
 def keywords(text: str, limit: int = 6) -> list[str]:
