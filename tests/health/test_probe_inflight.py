@@ -156,12 +156,12 @@ async def test_a_target_with_calls_in_flight_is_not_probed_until_they_end_and_it
 
 
 async def test_a_hung_target_gets_no_probes_stacked_on_its_stuck_request(engine) -> None:
-    async with rig(engine, {PRIMARY: {"timeout_s": 5}}) as r:
+    async with rig(engine, {PRIMARY: {"timeout_s": 8}}) as r:
         await r.apply(PRIMARY, hang_share=1.0)  # accepts the connection, never answers
         stuck = asyncio.create_task(r.user_call(PRIMARY))
         while r.calls(PRIMARY)["hangs"] < 1:
             await asyncio.sleep(0.01)
-        # PRIMARY was never seen, so it is idle; 8 fake s (< 5 s timeout + 5 s grace) of prober
+        # PRIMARY was never seen, so it is idle; 8 fake s (< 8 s timeout + 5 s grace) of prober
         # passes probe BACKUP and never the hung target.
         await tick_every(r, 1.0, 8)
         assert not stuck.done(), "the stuck call timed out before the passes ran"
