@@ -27,6 +27,7 @@ else: not into inputs, results, errors, logs or the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Mapping
@@ -114,17 +115,38 @@ class AttemptActivities:
                 raise await self._failed(t, err, span)
             call = ProviderCall(t.target, provider, key, _with_task_type(inp.request, inp.task_type),
                                 min(inp.timeout_s, inp.caller_budget_s))
-            if inp.stream and "streaming" in t.target.capabilities and (inp.request.n or 1) == 1:
-                return await self._streamed(t, call, provider.protocol, span)
-            try:
-                async with asyncio.timeout(call.timeout_s):
-                    result = await adapter_for(provider.protocol).complete(self._http, call)
-            except ProviderError as e:
-                raise await self._failed(t, e, span) from None
-            except TimeoutError:
-                err = ProviderError(ErrorClass.TIMEOUT, f"no complete answer within {call.timeout_s:g} s")
-                raise await self._failed(t, err, span) from None
-            return await self._succeeded(t, result, span)
+            with self._in_flight(t.target.id, call.timeout_s):
+                try:
+                    return await self._call(t, call, provider.protocol, span)
+                except asyncio.CancelledError:
+                    await asyncio.shield(self._record_cancelled(t))
+                    raise
+
+    async def _call(self, t: _Try, call: ProviderCall, protocol: str, span: trace.Span) -> AttemptResult:
+        """The provider call: streamed when the caller streams, else one whole-answer call."""
+        if t.inp.stream and "streaming" in t.target.capabilities and (t.inp.request.n or 1) == 1:
+            return await self._streamed(t, call, protocol, span)
+        try:
+            async with asyncio.timeout(call.timeout_s):
+                result = await adapter_for(protocol).complete(self._http, call)
+        except ProviderError as e:
+            raise await self._failed(t, e, span) from None
+        except TimeoutError:
+            err = ProviderError(ErrorClass.TIMEOUT, f"no complete answer within {call.timeout_s:g} s")
+            raise await self._failed(t, err, span) from None
+        return await self._succeeded(t, result, span)
+
+    def _in_flight(self, target: str, timeout_s: float) -> contextlib.AbstractContextManager[Any]:
+        """The health monitor's in-flight registration (a hung target is not probed while its calls
+        run, ``activities/health/monitor.py``), or nothing without a monitor."""
+        return self._health.in_flight(target, timeout_s) if self._health else contextlib.nullcontext()
+
+    async def _record_cancelled(self, t: _Try) -> None:
+        """The caller cancelled (a streaming client disconnected): an outcome row that does not count
+        against the target's health, so the call is still accounted for."""
+        with contextlib.suppress(Exception):
+            await self._outcomes.record(self._row(t, "Cancelled", t.latency_ms(), counts_against_health=False,
+                                                  message="cancelled by the caller"))
 
     async def _streamed(self, t: _Try, call: ProviderCall, protocol: str, span: trace.Span) -> AttemptResult:
         """The streamed call (``activities/stream_call.py``): deltas published as they arrive; a

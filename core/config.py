@@ -86,8 +86,8 @@ class TargetConfig(_Strict):
 
     ``timeout_s`` bounds one call (seconds, whole response). ``first_token_timeout_s``: seconds to
     the first content or tool-call delta of a streamed call; ``stream_idle_timeout_s``: longest gap
-    between chunks after it (defaults: :attr:`first_token_s`, :attr:`stream_idle_s`); both at most
-    ``timeout_s``. ``context_window`` and ``max_output_tokens`` are in tokens.
+    between chunks after it (defaults: :attr:`first_token_s`, :attr:`stream_idle_s`); both are
+    capped by ``timeout_s``. ``context_window`` and ``max_output_tokens`` are in tokens.
     """
 
     provider: str
@@ -102,28 +102,20 @@ class TargetConfig(_Strict):
     stream_idle_timeout_s: float | None = Field(default=None, gt=0, le=600)
     health: HealthSettings | None = None  # per-target overrides of the global ``health`` block
 
-    @model_validator(mode="after")
-    def _stream_timeouts_within_whole(self) -> TargetConfig:
-        for name in ("first_token_timeout_s", "stream_idle_timeout_s"):
-            value = getattr(self, name)
-            if value is not None and value > self.timeout_s:
-                raise ValueError(f"{name} ({value:g} s) must not exceed timeout_s ({self.timeout_s:g} s)")
-        return self
-
     @property
     def first_token_s(self) -> float:
         """Seconds to wait for the first content or tool-call delta of a streamed answer: the
-        configured ``first_token_timeout_s``, else ``min(timeout_s, 10)`` (STREAMING.md: a slow
+        configured ``first_token_timeout_s`` (else 10), at most ``timeout_s`` (STREAMING.md: a slow
         first token fails over; 10 s is above the p99 TTFT of every provider row in
         ``shared/providers.md`` section 6 for non-reasoning models)."""
-        return self.first_token_timeout_s or min(self.timeout_s, DEFAULT_FIRST_TOKEN_TIMEOUT_S)
+        return min(self.first_token_timeout_s or DEFAULT_FIRST_TOKEN_TIMEOUT_S, self.timeout_s)
 
     @property
     def stream_idle_s(self) -> float:
-        """Longest gap between two chunks of a streamed answer, in s: ``stream_idle_timeout_s``,
-        else ``min(timeout_s, 5)`` (a stall longer than this after the first token is a failure
+        """Longest gap between two chunks of a streamed answer, in s: ``stream_idle_timeout_s``
+        (else 5), at most ``timeout_s`` (a stall longer than this after the first token is a failure
         that starts a rescue)."""
-        return self.stream_idle_timeout_s or min(self.timeout_s, DEFAULT_STREAM_IDLE_TIMEOUT_S)
+        return min(self.stream_idle_timeout_s or DEFAULT_STREAM_IDLE_TIMEOUT_S, self.timeout_s)
 
     @property
     def id(self) -> str:
@@ -274,14 +266,14 @@ class StreamsConfig(_Strict):
     """Where the deltas of a streamed answer travel when the reader and the attempt are in
     different processes (``activities/streams/``; the same process always uses the in-process hub).
 
-    ``channel``: ``database`` (default: the Switchyard database, polled every ``poll_ms``; works
-    with nothing extra installed), ``redis`` (Redis Streams at ``redis_url``: the choice for more
-    than one gateway replica, see ``docs/STREAMING.md`` for the measurements) or ``off`` (a reader
-    in another process gets the whole answer when it is complete). ``retain_s``: how long a
+    ``channel``: ``off`` (default: a reader in another process gets the whole answer when it is
+    complete), ``database`` (the Switchyard database, polled every ``poll_ms``; works with nothing
+    extra installed) or ``redis`` (Redis Streams at ``redis_url``: the choice for more than one
+    gateway replica, see ``docs/STREAMING.md`` for the measurements). ``retain_s``: how long a
     finished stream stays readable for a resuming client (s).
     """
 
-    channel: Literal["database", "redis", "off"] = "database"
+    channel: Literal["database", "redis", "off"] = "off"
     redis_url: str = "redis://127.0.0.1:6379/0"
     poll_ms: int = Field(default=50, ge=5, le=2000)
     retain_s: float = Field(default=300.0, ge=1, le=86_400)

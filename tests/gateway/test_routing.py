@@ -99,7 +99,7 @@ async def test_stream_is_well_formed_sse_with_usage_chunk_and_done(gw_open) -> N
                                 json=chat(stream=True, stream_options={"include_usage": True}))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
     assert r.headers["x-request-id"].startswith("req-")
-    events = [line[6:] for line in r.text.split("\n\n") if line]
+    events = [line[6:] for block in r.text.split("\n\n") for line in block.split("\n") if line.startswith("data: ")]
     assert events[-1] == "[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
     assert {c["object"] for c in chunks} == {"chat.completion.chunk"} and len({c["id"] for c in chunks}) == 1
@@ -109,7 +109,8 @@ async def test_stream_is_well_formed_sse_with_usage_chunk_and_done(gw_open) -> N
     assert all(c["usage"] is None for c in chunks[:-1])
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks[:-1])
     assert text
-    assert gw_open.started[0].request.stream is None  # the workflow never sees the stream flag
+    started = gw_open.started[0].request  # the workflow streams upstream; stream_options stay the gateway's
+    assert started.stream is True and started.stream_options is None
 
 
 async def test_health_and_readiness(gw_open) -> None:

@@ -168,7 +168,9 @@ async def body(live: LiveStream, updates: AsyncIterator[Update], first: Update |
     if first is not None:
         yield live.render(first)
     async for upd in follow_until(updates, live.result, idle_s=KEEPALIVE_S, pending=pending):
-        yield b": keep-alive\n\n" if upd is None else live.render(upd)
+        # a comment line without the blank line: with an ``id:`` seen, the SDKs' SSE decoders
+        # dispatch an empty event at a blank line and fail to parse it as JSON
+        yield b": keep-alive\n" if upd is None else live.render(upd)
     try:
         result = await live.result
     except RequestFailed as e:
