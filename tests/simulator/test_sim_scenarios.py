@@ -41,9 +41,13 @@ def test_bundled_names_resolve() -> None:
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="no shared scenarios directory next to the repository")
 def test_vendored_copies_are_identical_to_shared() -> None:
+    """Every shared scenario is vendored unchanged; the vendored README is the shared one plus the
+    simulator's own sections (streaming keys), and the simulator may ship scenarios of its own."""
     shared = {p.name: p.read_bytes() for p in SHARED.iterdir() if p.suffix in (".yaml", ".md")}
     vendored = {p.name: p.read_bytes() for p in VENDORED.iterdir() if p.suffix in (".yaml", ".md")}
-    assert shared == vendored
+    readme = shared.pop("README.md")
+    assert vendored["README.md"].startswith(readme.rstrip(b"\n"))
+    assert shared == {name: vendored.get(name) for name in shared}
 
 
 def _flapping() -> dict:
@@ -126,3 +130,22 @@ def test_clock_scales_and_restarts() -> None:
     clock.restart(at=600, time_scale=10)
     now[0] += 1
     assert clock.now() == 610
+
+
+@pytest.mark.parametrize(("name", "key", "value"), [
+    ("stream-cut-mid-answer", "stream_fault", "cut"),
+    ("stream-slow-first-token", "ttft_ms", Distribution(median=8000, p99=8000)),
+    ("stream-stall-mid-answer", "stream_fault", "stall"),
+    ("stream-error-event", "stream_fault", "error_event"),
+    ("stream-tool-call-cut", "stream_fault", "tool_cut"),
+    ("stream-no-final-event", "stream_fault", "no_final"),
+])
+def test_streaming_scenarios_fault_the_primary_for_a_while(name: str, key: str, value: object) -> None:
+    scenario = load_scenario(name)
+    primary = "openai/gpt-4o@us-east"
+    assert getattr(effective_at(scenario, primary, 60), key) == value
+    assert effective_at(scenario, primary, 60).tokens_per_s == 80
+    assert effective_at(scenario, primary, 200).stream_fault is None
+    assert effective_at(scenario, primary, 200).ttft_ms.p99 == 600
+    assert set(scenario.targets) >= {primary, "openai/gpt-4o@eu-west", "anthropic/claude-3-5-sonnet@us-east",
+                                     "gemini/gemini-2.0-flash@us-central", "openai/local-llama-3.1-8b@local"}
