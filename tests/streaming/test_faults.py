@@ -12,12 +12,13 @@ in between, so the rescue is tested with an OpenAI-protocol, an Anthropic and a 
 from __future__ import annotations
 
 import asyncio
+import json
 
 import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from activities.storage.outcomes import OutcomeStore
+from tests.integration.test_request_path import rows
 from tests.streaming.conftest import CLAUDE, GEMINI, MESSAGES, PRIMARY, SECOND, fault
 
 FAULTS = ["cut", "stall", "error_event", "malformed", "no_final"]
@@ -26,13 +27,18 @@ FAULTS = ["cut", "stall", "error_event", "malformed", "no_final"]
 async def stream_text(url: str, **kw) -> tuple[str, list]:  # type: ignore[no-untyped-def]
     client = AsyncOpenAI(base_url=url + "/v1", api_key="unused", max_retries=0)
     try:
-        stream = await client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True,
+        messages = kw.pop("messages_", MESSAGES)
+        stream = await client.chat.completions.create(model="gpt-4o", messages=messages, stream=True,
                                                       stream_options={"include_usage": True}, **kw)
         chunks = [c async for c in stream]
+        chunks_wf.append(stream.response.headers.get("x-switchyard-workflow-id"))
     finally:
         await client.close()
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     return text, chunks
+
+
+chunks_wf: list[str | None] = []  # workflow id of each stream read by stream_text, in order
 
 
 async def healthy_text(sgw, url: str) -> str:
@@ -68,9 +74,11 @@ async def test_fault_after_first_token_is_rescued_seamlessly(sgw, sgw_url, engin
     assert len({c.id for c in chunks}) == 1
     usage = chunks[-1].usage
     assert usage is not None and usage.completion_tokens >= len(expected) // 4
-    wf_id = sgw.started[-1]
-    rows = await OutcomeStore(engine).rows(workflow_id=None) if hasattr(OutcomeStore, "rows") else None
-    del wf_id, rows
+    # outcome rows show the rescue: the broken part billed with its tokens, the backup's part ok
+    parts = [r for r in await rows(engine, chunks_wf[-1]) if r.target in (PRIMARY, backup)]
+    assert [r.target for r in parts] == [PRIMARY, backup] and parts[1].status_class == "ok"
+    assert parts[0].status_class in ("StreamCut", "Timeout", "Overloaded", "ServerError")
+    assert parts[0].completion_tokens > 0 and parts[0].cost_usd > 0
 
 
 async def test_rescue_off_ends_with_an_error_the_sdk_raises(temporal_env, db_url, stream_sim) -> None:
@@ -108,11 +116,22 @@ async def test_no_target_left_gives_an_sdk_error_not_done(sgw, sgw_url) -> None:
         client.close()
 
 
+JSON_MESSAGES = [MESSAGES[0], {"role": "user", "content": MESSAGES[1]["content"] + " Answer in JSON."}]
+
+
 async def test_json_mode_rescue_is_valid_json(sgw, sgw_url) -> None:
-    import json
     fmt = {"type": "json_object"}
-    expected, _ = await stream_text(sgw_url, response_format=fmt)
+    expected, _ = await stream_text(sgw_url, response_format=fmt, messages_=JSON_MESSAGES)
+    await fault(sgw.sim, PRIMARY, stream_fault="cut", stream_fault_after_tokens=6)
+    text, _ = await stream_text(sgw_url, response_format=fmt, messages_=JSON_MESSAGES)
+    assert json.loads(text) == json.loads(expected)
+
+
+async def test_json_mode_answer_that_cannot_be_made_valid_fails_clearly(sgw, sgw_url) -> None:
+    """The Anthropic backup continues the prefill as prose (the simulator's JSON answer for that
+    protocol is not a continuation of the OpenAI one): the glued text is not JSON, and the stream
+    ends with an error the SDK raises instead of delivering it as complete."""
     await route_to(sgw, CLAUDE)
     await fault(sgw.sim, PRIMARY, stream_fault="cut", stream_fault_after_tokens=6)
-    text, _ = await stream_text(sgw_url, response_format=fmt)
-    assert json.loads(text) == json.loads(expected)
+    with pytest.raises(openai.APIError, match="not valid JSON"):
+        await stream_text(sgw_url, response_format={"type": "json_object"}, messages_=JSON_MESSAGES)
