@@ -50,7 +50,8 @@ class _Progress:
 
 
 async def streamed_call(adapter: HttpAdapter, http: httpx.AsyncClient, call: ProviderCall, glue: Glue) -> AdapterResult:
-    """See module docstring; raises :class:`StreamFailed` only."""
+    """See module docstring; raises :class:`StreamFailed` only (``CallerCancelled`` when the local
+    reader sets its abort event: the client disconnected, the upstream call is dropped at once)."""
     progress = _Progress()
 
     def on_delta(delta: StreamDelta) -> None:
@@ -63,7 +64,7 @@ async def streamed_call(adapter: HttpAdapter, http: httpx.AsyncClient, call: Pro
 
     task = asyncio.ensure_future(stream_complete(adapter, http, call, on_delta))
     try:
-        result = await _watch(task, progress, call)
+        result = await _watch(task, progress, call, glue.sink.abort if glue.sink is not None else None)
     except ProviderError as err:
         raise StreamFailed(err, glue) from None
     except asyncio.CancelledError:
@@ -75,22 +76,42 @@ async def streamed_call(adapter: HttpAdapter, http: httpx.AsyncClient, call: Pro
     return result
 
 
-async def _watch(task: asyncio.Future[AdapterResult], progress: _Progress, call: ProviderCall) -> AdapterResult:
-    """Await ``task`` while enforcing the first-token and idle timeouts (see module docstring)."""
+async def _watch(task: asyncio.Future[AdapterResult], progress: _Progress, call: ProviderCall,
+                 abort: asyncio.Event | None) -> AdapterResult:
+    """Await ``task`` while enforcing the first-token and idle timeouts and the reader's abort."""
     first_s, idle_s = call.target.first_token_s, call.target.stream_idle_s
-    while True:
-        deadline = progress.started + first_s if progress.first is None else progress.last + idle_s
-        done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - time.monotonic()))
-        if done:
-            return task.result()
-        now = time.monotonic()
-        if progress.first is None and now >= progress.started + first_s:
-            await _cancel(task)
-            raise ProviderError(ErrorClass.TIMEOUT, f"no first token within {first_s:g} s (first_token_timeout_s)")
-        if progress.first is not None and now >= progress.last + idle_s:
-            await _cancel(task)
-            raise ProviderError(ErrorClass.TIMEOUT, f"stream stalled: no delta for {idle_s:g} s after "
-                                                    f"{progress.deltas} delta(s) (stream_idle_timeout_s)", status=200)
+    aborted = asyncio.ensure_future(abort.wait()) if abort is not None else None
+    try:
+        while True:
+            result = await _watch_step(task, progress, first_s, idle_s, aborted)
+            if result is not None:
+                return result
+    finally:
+        if aborted is not None:
+            aborted.cancel()
+
+
+async def _watch_step(task: asyncio.Future[AdapterResult], progress: _Progress, first_s: float, idle_s: float,
+                      aborted: asyncio.Future[object] | None) -> AdapterResult | None:
+    """One wait of :func:`_watch`: the result, ``None`` to wait again, or a raised failure."""
+    deadline = progress.started + first_s if progress.first is None else progress.last + idle_s
+    waiting = {task} if aborted is None else {task, aborted}
+    done, _ = await asyncio.wait(waiting, timeout=max(0.0, deadline - time.monotonic()),
+                                 return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        return task.result()
+    if aborted is not None and aborted in done:
+        await _cancel(task)
+        raise ProviderError(ErrorClass.CALLER_CANCELLED, "the streaming client disconnected")
+    now = time.monotonic()
+    if progress.first is None and now >= progress.started + first_s:
+        await _cancel(task)
+        raise ProviderError(ErrorClass.TIMEOUT, f"no first token within {first_s:g} s (first_token_timeout_s)")
+    if progress.first is not None and now >= progress.last + idle_s:
+        await _cancel(task)
+        raise ProviderError(ErrorClass.TIMEOUT, f"stream stalled: no delta for {idle_s:g} s after "
+                                                f"{progress.deltas} delta(s) (stream_idle_timeout_s)", status=200)
+    return None
 
 
 async def _cancel(task: asyncio.Future[AdapterResult]) -> None:

@@ -50,6 +50,7 @@ class ErrorClass(StrEnum):
     PAYLOAD_TOO_LARGE = "PayloadTooLarge"       # row 19: 413
     MALFORMED_RESPONSE = "MalformedResponse"    # row 22: unparseable body, 200 with nothing usable
     CALLER_DEADLINE = "CallerDeadline"          # the caller's own deadline expired
+    CALLER_CANCELLED = "CallerCancelled"        # the caller went away (a streaming client disconnected)
 
 
 class Action(StrEnum):
@@ -102,6 +103,7 @@ POLICIES: dict[ErrorClass, Policy] = {
     ErrorClass.PAYLOAD_TOO_LARGE: Policy(Action.RETURN_TO_CALLER, False, False),
     ErrorClass.MALFORMED_RESPONSE: Policy(_F, True, True),
     ErrorClass.CALLER_DEADLINE: Policy(Action.RETURN_TO_CALLER, False, False),
+    ErrorClass.CALLER_CANCELLED: Policy(Action.RETURN_TO_CALLER, False, False),
 }
 
 
@@ -128,4 +130,5 @@ CALLER_STATUS: dict[ErrorClass, int] = {
     ErrorClass.PAYLOAD_TOO_LARGE: 413,
     ErrorClass.RATE_LIMITED: 429,
     ErrorClass.CALLER_DEADLINE: 504,
+    ErrorClass.CALLER_CANCELLED: 499,  # nginx's "client closed request": nobody reads the answer
 }

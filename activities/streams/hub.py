@@ -59,6 +59,7 @@ class StreamState:
         self.expires_at: float | None = None
         self._version = 0
         self._changed = asyncio.Event()
+        self.abort = asyncio.Event()        # set by the reader: stop the attempt (client gone)
 
     def text(self, start: int = 0) -> str:
         """The glued text from char ``start``."""

@@ -41,6 +41,12 @@ class AttemptSink:
         self._task: asyncio.Task[None] | None = None
 
     @property
+    def abort(self) -> asyncio.Event | None:
+        """Set when the local reader gave up on the stream (its client disconnected): the attempt
+        stops its upstream call. ``None`` when the reader is not in this process."""
+        return self._local.abort if self._local is not None else None
+
+    @property
     def active(self) -> bool:
         """Whether anybody will read what is published."""
         return self._local is not None or self._shared is not None

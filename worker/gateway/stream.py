@@ -121,6 +121,7 @@ def _early_failure(live: LiveStream, greq: GatewayRequest, started: float) -> Ga
 
 
 def _cancel_later(live: LiveStream) -> None:
+    live.state.abort.set()  # an attempt running here drops its upstream call now
     live.result.cancel()
 
     async def cancel() -> None:
