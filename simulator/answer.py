@@ -8,7 +8,8 @@ finish reason to ``length``. Usage: prompt tokens are chars/4 of every message p
 (plus the tool declarations); completion tokens are chars/4 of what was generated.
 
 What the answer says depends only on the request (prose, JSON values and tool arguments draw from a
-``random.Random`` seeded with ``simulator.text.prompt_seed`` of the prompt's texts) and on the drawn
+``random.Random`` seeded with ``simulator.text.prompt_seed`` of the conversation's turns, system
+prompts left out, since gateways add their own, e.g. "Respond in JSON.") and on the drawn
 length ``plan.output_tokens``; the target's own stream decides only faults (corruption). A
 continuation request (``simulator.continuation``) is answered with the rest of the answer the
 original request gets; a forced tool call is answered whole, as for the original request.
@@ -45,7 +46,7 @@ class Ask:
     """What a request asks for, whatever its protocol."""
 
     model: str
-    texts: tuple[str, ...]
+    texts: tuple[str, ...]  # every message's text, system prompts included (prompt tokens)
     last_user: str
     stream: bool = False
     include_usage: bool = False
@@ -57,6 +58,7 @@ class Ask:
     tools_text: str = ""
     n: int = 1  # choices asked for (OpenAI's ``n``; each is the same answer here)
     continuation: Continuation | None = None  # set when the request asks to continue a partial answer
+    turns: tuple[str, ...] = ()  # texts of the conversation turns without system prompts (seed the prose)
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,30 @@ def new_id(length: int = 24) -> str:
     return uuid.uuid4().hex[:length]
 
 
-def _tool_call(ask: Ask, words: list[str], kind: str | None, prose: random.Random,
-               rng: random.Random) -> ToolCall:
+_FREE_OBJECT_KEYS = frozenset({"type", "title", "description", "additionalProperties"})
+
+
+def _free_object(schema: dict) -> bool:
+    """A schema for any JSON object (``{"type": "object"}``, no properties): how gateways express
+    JSON mode as a forced tool (e.g. Anthropic's ``json_tool_call``)."""
+    return (schema.get("type") == "object" and set(schema) <= _FREE_OBJECT_KEYS
+            and schema.get("additionalProperties", True) is not False)
+
+
+def _free_json(ask: Ask, plan: Plan, words: list[str], prose: random.Random) -> dict:
+    """The JSON-mode answer without a schema: prose sized to 80% of ``max_tokens`` at most."""
+    budget = plan.output_tokens if ask.max_tokens is None else min(plan.output_tokens,
+                                                                    int(ask.max_tokens * 0.8) - 12)
+    return {"answer": compose(words, max(5, budget), prose), "keywords": words[:3]}
+
+
+def _tool_call(ask: Ask, plan: Plan, words: list[str], prose: random.Random, rng: random.Random) -> ToolCall:
+    """The forced call; a free-form object tool gets the JSON-mode answer (the same as JSON mode)."""
     spec = next((t for t in ask.tools if t.name == ask.forced_tool), ask.tools[0])
-    args = value_for_schema(spec.schema or {"type": "object", "properties": {}}, words, prose)
+    schema = spec.schema or {"type": "object", "properties": {}}
+    args = _free_json(ask, plan, words, prose) if _free_object(schema) else value_for_schema(schema, words, prose)
     args = args if isinstance(args, dict) else {"value": args}
+    kind = plan.corrupt_kind
     if kind is None:
         return ToolCall(new_id(), spec.name, args, json.dumps(args))
     arguments = corrupt_json_text(args, kind, rng)
@@ -105,12 +126,7 @@ def _tool_call(ask: Ask, words: list[str], kind: str | None, prose: random.Rando
 def _json_text(ask: Ask, plan: Plan, words: list[str], prose: random.Random, rng: random.Random) -> str:
     """A JSON answer. Like a model in JSON mode it ends with a complete object inside the output
     cap (prose sized to 80% of ``max_tokens`` at most); only a corruption kind breaks it."""
-    if ask.json_schema:
-        value = value_for_schema(ask.json_schema, words, prose)
-    else:
-        budget = plan.output_tokens if ask.max_tokens is None else min(plan.output_tokens,
-                                                                        int(ask.max_tokens * 0.8) - 12)
-        value = {"answer": compose(words, max(5, budget), prose), "keywords": words[:3]}
+    value = value_for_schema(ask.json_schema, words, prose) if ask.json_schema else _free_json(ask, plan, words, prose)
     if plan.corrupt_kind:
         return corrupt_json_text(value, plan.corrupt_kind, rng)
     return json.dumps(value)
@@ -125,11 +141,11 @@ def _cap(text: str, max_tokens: int | None) -> tuple[str, Finish]:
 def _fresh(ask: Ask, plan: Plan, rng: random.Random) -> Answer:
     """The answer to a request that is not a continuation (``rng``: the target's stream, faults only)."""
     words = keywords(ask.last_user)
-    prose = random.Random(prompt_seed(ask.texts))
+    prose = random.Random(prompt_seed(ask.turns))
     prompt = prompt_tokens(list(ask.texts), ask.tools_text)
     kind = plan.corrupt_kind
     if ask.forced_tool and ask.tools:
-        call = _tool_call(ask, words, kind, prose, rng)
+        call = _tool_call(ask, plan, words, prose, rng)
         used = count_tokens(call.name) + count_tokens(call.arguments) + 5
         return Answer("", call, "tool", prompt, used, kind)
     if ask.json_asked:
@@ -143,7 +159,7 @@ def _fresh(ask: Ask, plan: Plan, rng: random.Random) -> Answer:
 
 def _continued(ask: Ask, cont: Continuation, plan: Plan, rng: random.Random) -> Answer:
     """The rest of the original request's answer (a corruption of this plan applies to the rest)."""
-    original = replace(ask, texts=cont.texts, last_user=cont.last_user, continuation=None,
+    original = replace(ask, turns=cont.turns, last_user=cont.last_user, continuation=None,
                        max_tokens=ask.max_tokens if ask.json_asked else None)  # a text cap only truncates
     prompt = prompt_tokens(list(ask.texts), ask.tools_text)
     if ask.forced_tool and ask.tools:
@@ -152,7 +168,7 @@ def _continued(ask: Ask, cont: Continuation, plan: Plan, rng: random.Random) -> 
     words = keywords(cont.last_user)
     more = max(5, plan.output_tokens - count_tokens(cont.partial))
     text = continuation_text(canonical, cont, plan.overlap_chars,
-                             lambda: compose(words, more, random.Random(prompt_seed((*cont.texts, cont.partial)))))
+                             lambda: compose(words, more, random.Random(prompt_seed((*cont.turns, cont.partial)))))
     kind = plan.corrupt_kind
     text = corrupt_text(text, kind, rng) if kind and text else text
     text, finish = _cap(text, ask.max_tokens)

@@ -107,6 +107,7 @@ class AnthropicProtocol(Protocol):
         fmt = _output_format(body)
         last_user = _content_text(users[-1].get("content")) if users else (texts[-1] if texts else "")
         partial = anthropic_partial(messages)
+        turns = tuple(texts[1:] if system else texts)
         return Ask(
             model=body["model"],
             texts=tuple(texts),
@@ -118,7 +119,8 @@ class AnthropicProtocol(Protocol):
             forced_tool=_forced(body.get("tool_choice")) if tools else None,
             max_tokens=body["max_tokens"],
             tools_text=dumps(body.get("tools")) if tools else "",
-            continuation=None if partial is None else Continuation(partial, False, tuple(texts[:-1]), last_user),
+            continuation=None if partial is None else Continuation(partial, False, turns[:-1], last_user),
+            turns=turns,
         )
 
     @staticmethod

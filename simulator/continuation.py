@@ -30,13 +30,13 @@ from core.rescue import CONTINUE_INSTRUCTION
 
 @dataclass(frozen=True)
 class Continuation:
-    """A request that asks to continue ``partial``; ``texts``/``last_user`` are the original request's
-    (the simulator's prompt texts without the partial and the instruction); ``restates``: the
-    OpenAI-protocol style, whose answer starts by repeating the end of the partial."""
+    """A request that asks to continue ``partial``; ``turns``/``last_user`` are the original request's
+    (its conversation texts without the partial and the instruction, see ``Ask.turns``);
+    ``restates``: the OpenAI-protocol style, whose answer starts by repeating the end of the partial."""
 
     partial: str
     restates: bool
-    texts: tuple[str, ...]
+    turns: tuple[str, ...]
     last_user: str
 
 

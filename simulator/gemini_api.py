@@ -115,6 +115,7 @@ class GeminiProtocol(Protocol):
         tools = _tools(body)
         last_user = _content_text(users[-1]) if users else texts[-1]
         partial = gemini_partial(contents)
+        turns = tuple(texts[1:] if system else texts)
         return Ask(
             model=model,
             texts=tuple(texts),
@@ -126,7 +127,8 @@ class GeminiProtocol(Protocol):
             forced_tool=_forced(body) if tools else None,
             max_tokens=_get(config, "maxOutputTokens"),
             tools_text=dumps(body.get("tools")) if tools else "",
-            continuation=None if partial is None else Continuation(partial, False, tuple(texts[:-1]), last_user),
+            continuation=None if partial is None else Continuation(partial, False, turns[:-1], last_user),
+            turns=turns,
         )
 
     @staticmethod

@@ -56,12 +56,18 @@ def _last_user(messages: list) -> str:
     return _message_text(users[-1]) if users else _message_text(messages[-1])
 
 
-def _continuation(messages: list, texts: tuple[str, ...]) -> Continuation | None:
+def _turns(messages: list) -> tuple[str, ...]:
+    """Texts of the messages that are not system (or developer) prompts."""
+    return tuple(_message_text(m) for m in messages
+                 if not (isinstance(m, dict) and m.get("role") in ("system", "developer")))
+
+
+def _continuation(messages: list, turns: tuple[str, ...]) -> Continuation | None:
     """A rescue: assistant partial, then the continue instruction (``simulator.continuation``)."""
     partial = openai_partial(messages)
     if partial is None or len(messages) < 3:
         return None
-    return Continuation(partial, restates=True, texts=texts[:-2], last_user=_last_user(messages[:-2]))
+    return Continuation(partial, restates=True, turns=turns[:-2], last_user=_last_user(messages[:-2]))
 
 
 def _tools(body: dict) -> tuple[ToolSpec, ...]:
@@ -120,7 +126,8 @@ class OpenAIProtocol(Protocol):
             max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
             tools_text=dumps(body.get("tools")) if tools else "",
             n=self._n(body.get("n")),
-            continuation=_continuation(messages, texts),
+            continuation=_continuation(messages, _turns(messages)),
+            turns=_turns(messages),
         )
 
     def _n(self, value: Any) -> int:

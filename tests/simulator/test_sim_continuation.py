@@ -199,3 +199,21 @@ async def test_bundled_cut_scenario_is_rescued_seamlessly() -> None:
             assert partial + glue_after_prefill(partial, more) == whole
             stats = (await http.get("/_sim/stats")).json()["targets"]["openai/gpt-4o@us-east"]
             assert stats["stream_faults"]["cut"] == 1
+
+
+async def test_prose_ignores_system_prompts_and_json_mode_is_the_same_as_a_free_form_tool(
+        http: httpx.AsyncClient, steady: Control) -> None:
+    """Gateways add their own system prompts ("Respond in JSON.") and express JSON mode as a forced
+    tool taking any object (Anthropic's ``json_tool_call``): the answer stays the same."""
+    plain = (await http.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": USER})).json()
+    framed = (await http.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": [
+        {"role": "system", "content": "You are a support agent."}, *USER]})).json()
+    assert plain["choices"][0]["message"]["content"] == framed["choices"][0]["message"]["content"]
+    json_mode = (await http.post("/v1/chat/completions", json={
+        "model": "gpt-4o", "response_format": {"type": "json_object"},
+        "messages": [{"role": "system", "content": "Respond in JSON."}, *USER]})).json()
+    as_tool = (await http.post("/v1/messages", json={
+        "model": "claude-sonnet-4", "max_tokens": 4096, "messages": USER,
+        "tools": [{"name": "json_tool_call", "input_schema": {"type": "object"}}],
+        "tool_choice": {"type": "tool", "name": "json_tool_call"}})).json()
+    assert json.loads(json_mode["choices"][0]["message"]["content"]) == as_tool["content"][0]["input"]
