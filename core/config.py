@@ -266,14 +266,14 @@ class StreamsConfig(_Strict):
     """Where the deltas of a streamed answer travel when the reader and the attempt are in
     different processes (``activities/streams/``; the same process always uses the in-process hub).
 
-    ``channel``: ``off`` (default: a reader in another process gets the whole answer when it is
-    complete), ``database`` (the Switchyard database, polled every ``poll_ms``; works with nothing
-    extra installed) or ``redis`` (Redis Streams at ``redis_url``: the choice for more than one
-    gateway replica, see ``docs/STREAMING.md`` for the measurements). ``retain_s``: how long a
+    ``channel``: ``database`` (default: the Switchyard database, polled every ``poll_ms``; works
+    with nothing extra installed), ``redis`` (Redis Streams at ``redis_url``: the choice for more
+    than one gateway replica, see ``docs/STREAMING.md`` for the measurements) or ``off`` (a reader
+    in another process gets the whole answer when it is complete). ``retain_s``: how long a
     finished stream stays readable for a resuming client (s).
     """
 
-    channel: Literal["database", "redis", "off"] = "off"
+    channel: Literal["database", "redis", "off"] = "database"
     redis_url: str = "redis://127.0.0.1:6379/0"
     poll_ms: int = Field(default=50, ge=5, le=2000)
     retain_s: float = Field(default=300.0, ge=1, le=86_400)
