@@ -23,8 +23,11 @@ from core.chat import ChatMessage, ChatRequest
 from core.conversation import ConversationConfig, ConversationView, TurnResult
 from core.ids import uuid7
 from worker.client import connect
-from worker.conversations import ConversationClient, TurnFailed
+from worker.config_loader import ConfigHolder
+from worker.conversations import ConversationClient, TurnFailed, stream_turn
+from worker.runtime import open_streams
 from worker.settings import Settings
+from worker.stream_reader import StreamReader
 
 HELP = ("/view: pin and pin history   /transcript: whole transcript   /close [reason]: end the conversation   "
         "/quit: leave it open   /help")
@@ -32,12 +35,15 @@ HELP = ("/view: pin and pin history   /transcript: whole transcript   /close [re
 Ask = Callable[[], Awaitable[str]]
 
 
-def print_turn(console: Console, turn: TurnResult) -> None:
-    """The reply under the target that answered, the turn's routing summary and any pin move."""
+def print_turn(console: Console, turn: TurnResult, *, streamed: bool = False) -> None:
+    """The reply (unless it was streamed already) under the target that answered, the turn's
+    routing summary and any pin move."""
     t = turn.trace
-    console.print(f"[bold green]{turn.pinned_target}[/] [dim](turn {turn.turn}, {t.failovers} failover(s), "
+    rescued = f", {t.rescues} rescue(s)" if t.rescues else ""
+    console.print(f"[bold green]{turn.pinned_target}[/] [dim](turn {turn.turn}, {t.failovers} failover(s){rescued}, "
                   f"{t.latency_ms:.0f} ms, ${t.cost_usd:.6f})[/]")
-    console.print(turn.text() or f"(answer stored as {turn.response_ref})", markup=False, highlight=False)
+    if not streamed:
+        console.print(turn.text() or f"(answer stored as {turn.response_ref})", markup=False, highlight=False)
     move = turn.pin_move
     if move and move.kind != "initial":
         console.print(f"[yellow]pin moved {move.from_target} -> {move.to_target} ({move.kind}): {move.reason}[/]")
@@ -59,9 +65,11 @@ def print_view(console: Console, view: ConversationView) -> None:
 
 
 async def chat_session(conv: ConversationClient, console: Console, ask: Ask, conversation_id: str, *,
-                       system: str | None = None, max_tokens: int | None = None) -> int:
+                       system: str | None = None, max_tokens: int | None = None,
+                       reader: StreamReader | None = None) -> int:
     """Run the read-send-print loop until ``/quit``, ``/close`` or end of input; returns the exit code.
-    ``system`` is sent with the first turn of a conversation that has none yet."""
+    ``system`` is sent with the first turn of a conversation that has none yet. With a ``reader``
+    each reply is printed as it is generated (``worker.conversations.stream_turn``)."""
     view = await conv.view(conversation_id)
     console.print(f"conversation [bold]{conversation_id}[/] ({conv.workflow_id(conversation_id)}); {HELP}")
     if view is not None:
@@ -82,12 +90,24 @@ async def chat_session(conv: ConversationClient, console: Console, ask: Ask, con
         messages = ([ChatMessage(role="system", content=system)] if needs_system else []) + [
             ChatMessage(role="user", content=line)]
         try:
-            turn = await conv.send(conversation_id, ChatRequest(messages=messages, max_tokens=max_tokens))
+            turn = await _send(conv, console, conversation_id, ChatRequest(messages=messages, max_tokens=max_tokens),
+                               reader)
         except TurnFailed as e:
             console.print(f"[red]{e.failure.error_class}[/] ({e.failure.status}): {e.failure.message}")
             continue
         needs_system = False
-        print_turn(console, turn)
+        print_turn(console, turn, streamed=reader is not None)
+
+
+async def _send(conv: ConversationClient, console: Console, conversation_id: str, req: ChatRequest,
+                reader: StreamReader | None) -> TurnResult:
+    if reader is None:
+        return await conv.send(conversation_id, req)
+    try:
+        return await stream_turn(conv, reader, conversation_id, req,
+                                 lambda text: console.out(text, end="", highlight=False))
+    finally:
+        console.out("")
 
 
 async def _command(conv: ConversationClient, console: Console, conversation_id: str, line: str) -> bool:
@@ -123,6 +143,7 @@ async def run_chat(settings: Settings, console: Console, *, conversation_id: str
     config = ConversationConfig(task_type=task_type, tenant=tenant, return_after_s=return_after_s,
                                 idle_timeout_s=idle_timeout_s)
     engine = make_engine(settings.db_url())
+    publisher, reader = open_streams(ConfigHolder(settings.config_path()), engine)
     try:
         conv = ConversationClient(await connect(settings), settings.task_queue, payloads=PayloadStore(engine),
                                   store=ConversationStore(engine), defaults=config)
@@ -130,6 +151,10 @@ async def run_chat(settings: Settings, console: Console, *, conversation_id: str
         async def ask() -> str:
             return await asyncio.to_thread(Prompt.ask, "[bold cyan]you[/]", console=console)
         return await chat_session(conv, console, ask, conversation_id or f"chat-{uuid7().hex[:12]}",
-                                  system=system, max_tokens=max_tokens)
+                                  system=system, max_tokens=max_tokens, reader=reader)
     finally:
+        if reader.feed is not None:
+            await reader.feed.aclose()
+        if publisher.shared is not None:
+            await publisher.shared.aclose()
         await engine.dispose()

@@ -18,8 +18,11 @@ HTTP-style status, Retry-After and routing trace when no target answered or the 
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
@@ -44,7 +47,7 @@ from core.conversation import (
     TurnInput,
     TurnResult,
 )
-from core.ids import conversation_workflow_id
+from core.ids import conversation_workflow_id, uuid7
 from core.names import (
     CONVERSATION_CLOSE_UPDATE,
     CONVERSATION_TURN_UPDATE,
@@ -54,6 +57,7 @@ from core.names import (
 )
 from core.request import RequestFailure, RoutingTrace
 from core.tokens import estimate_prompt_tokens
+from worker.stream_reader import StreamReader, follow_until
 from workflows.conversation_checks import message_problem
 
 #: Workflow task timeout of conversation workflows: a turn's local activities longer than 80% of it
@@ -97,13 +101,17 @@ class ConversationClient:
         return conversation_workflow_id(tenant or self.defaults.tenant, conversation_id)
 
     async def send(self, conversation_id: str, message: Message, *, config: ConversationConfig | None = None,
-                   update_id: str | None = None, expect_turn: int | None = None) -> TurnResult:
+                   update_id: str | None = None, expect_turn: int | None = None,
+                   stream_key: str | None = None) -> TurnResult:
         """Send one turn and wait for the reply. ``message``: the user's text, one message, or a
         ``ChatRequest`` holding only the new messages plus parameters. ``config`` applies when this
-        call starts the conversation. Raises :class:`TurnFailed`; ``ValueError`` for a malformed turn."""
+        call starts the conversation. ``stream_key``: the reply's deltas are published under this
+        key while it is generated (open it on a ``StreamReader`` first; :func:`stream_turn`).
+        Raises :class:`TurnFailed`; ``ValueError`` for a malformed turn."""
         cfg = config or self.defaults
         wf_id = self.workflow_id(conversation_id, cfg.tenant)
         turn = await self._turn_input(wf_id, _as_request(message), expect_turn)
+        turn.stream_key = stream_key
         start = WithStartWorkflowOperation(
             CONVERSATION_WORKFLOW, ConversationInput(conversation_id=conversation_id, config=cfg), id=wf_id,
             task_queue=self.task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -177,3 +185,27 @@ def _failure(cause: BaseException | None) -> RequestFailure:
         return RequestFailure(error_class=cls, message=cause.message, status=_STATUS.get(cls, 400),
                               trace=RoutingTrace(route=""))
     return RequestFailure(error_class="Unknown", message=str(cause), status=500, trace=RoutingTrace(route=""))
+
+
+async def stream_turn(conv: ConversationClient, reader: StreamReader, conversation_id: str, message: Message,
+                      on_text: Callable[[str], object], **send_kw: Any) -> TurnResult:
+    """:meth:`ConversationClient.send` with the reply's text handed to ``on_text`` as it is
+    generated (through the shared stream channel: the turn runs on whichever worker holds the
+    conversation). The text the channel missed is handed over from the durable reply at the end,
+    so everything ``on_text`` receives joins to the whole reply. Raises as ``send``."""
+    key = f"turn-{uuid7().hex}"
+    state = reader.open(key)
+    sent = 0
+    try:
+        reply = asyncio.ensure_future(conv.send(conversation_id, message, stream_key=key, **send_kw))
+        async for upd in follow_until(state.follow(), reply):
+            if upd is not None and upd.text:
+                sent += len(upd.text)
+                on_text(upd.text)
+        result = await reply
+        rest = result.text()[sent:]
+        if rest:
+            on_text(rest)
+        return result
+    finally:
+        reader.release(state)

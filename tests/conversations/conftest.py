@@ -30,7 +30,7 @@ from simulator.server import run_simulator
 from tests.integration.test_request_path import FAST_SCENARIO
 from worker.config_loader import ConfigHolder
 from worker.conversations import ConversationClient
-from worker.runtime import Services, build_worker
+from worker.runtime import Services, build_worker, open_streams
 
 
 @dataclass
@@ -81,8 +81,10 @@ async def conversation_worker(client: Client, cfg: SwitchyardConfig, db_url: str
     sent = Sent()
     http = make_http_client()
     http.event_hooks["request"].append(sent.hook)
-    services = Services(engine=engine, http=http, configs=ConfigHolder.fixed(cfg), outcomes=OutcomeStore(engine),
-                        cooldowns=CooldownStore(engine), payloads=PayloadStore(engine))
+    configs = ConfigHolder.fixed(cfg)
+    services = Services(engine=engine, http=http, configs=configs, outcomes=OutcomeStore(engine),
+                        cooldowns=CooldownStore(engine), payloads=PayloadStore(engine),
+                        streams=open_streams(configs, engine)[0])
     queue = queue or f"conv-{uuid.uuid4().hex[:8]}"
     store = ConversationStore(engine)
     try:

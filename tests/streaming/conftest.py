@@ -53,7 +53,7 @@ async def stream_sim(tmp_path) -> AsyncIterator[RunningSimulator]:
 @pytest.fixture
 async def sgw(temporal_env, db_url, stream_sim) -> AsyncIterator[GatewayUnderTest]:
     """The keyless gateway in front of :data:`STREAM_SCENARIO`."""
-    async with gateway_under_test(temporal_env.client, stream_sim, db_url, config={"streams": {"channel": "off"}}) as gut:
+    async with gateway_under_test(temporal_env.client, stream_sim, db_url) as gut:
         yield gut
 
 
