@@ -128,10 +128,10 @@ async def test_json_mode_rescue_is_valid_json(sgw, sgw_url) -> None:
 
 
 async def test_json_mode_answer_that_cannot_be_made_valid_fails_clearly(sgw, sgw_url) -> None:
-    """The Anthropic backup continues the prefill as prose (the simulator's JSON answer for that
-    protocol is not a continuation of the OpenAI one): the glued text is not JSON, and the stream
-    ends with an error the SDK raises instead of delivering it as complete."""
-    await route_to(sgw, CLAUDE)
+    """The backup that continues the cut JSON answer breaks it (simulator corruption
+    ``invalid_json``): the glued text is not JSON, and the stream ends with an error the SDK
+    raises instead of delivering it as complete."""
+    await fault(sgw.sim, SECOND, corrupt_share=1.0, corrupt_kind=["invalid_json"])
     await fault(sgw.sim, PRIMARY, stream_fault="cut", stream_fault_after_tokens=6)
     with pytest.raises(openai.APIError, match="not valid JSON"):
         await stream_text(sgw_url, response_format={"type": "json_object"}, messages_=JSON_MESSAGES)
