@@ -40,3 +40,30 @@ async def test_turn_text_arrives_before_the_reply_is_complete(temporal_env, db_u
     assert len(pieces) >= 3 and pieces[0][0] < total - 0.4, (pieces[:2], total)
     out = console.export_text()
     assert "(turn 2" in out and "Here is" in out
+
+
+async def test_gateway_conversation_turn_streams_live(sgw, sgw_url) -> None:
+    import httpx
+
+    from tests.streaming.test_connections import content
+    headers = {"x-switchyard-conversation-id": f"live-{time.time_ns()}"}
+    replies = []
+    async with httpx.AsyncClient(timeout=30) as c:
+        for text in (MESSAGES[1]["content"], "It was due on Monday."):
+            t0 = time.perf_counter()
+            first_at = None
+            raw = []
+            async with c.stream("POST", sgw_url + "/v1/chat/completions", headers=headers, json={
+                    "model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": text}]}) as r:
+                assert r.status_code == 200 and r.headers["x-switchyard-conversation-id"] == headers[
+                    "x-switchyard-conversation-id"]
+                async for chunk in r.aiter_text():
+                    if first_at is None and '"content":"' in chunk and '"content":""' not in chunk:
+                        first_at = time.perf_counter() - t0
+                    raw.append(chunk)
+            total = time.perf_counter() - t0
+            body = "".join(raw)
+            assert body.rstrip().endswith("data: [DONE]") and content(body)
+            assert first_at is not None and first_at < total - 0.4, (first_at, total)
+            replies.append(content(body))
+    assert replies[0] != replies[1]

@@ -21,7 +21,7 @@ from temporalio.service import RPCError
 from core.request import RequestResult
 from worker.gateway.auth import authenticate
 from worker.gateway.body import parse_chat, read_body
-from worker.gateway.conversation import conversation_id, run_turn
+from worker.gateway.conversation import conversation_id, run_turn, stream_turn_live
 from worker.gateway.errors import GatewayError, from_failure, key_reused, unavailable
 from worker.gateway.headers import trace_headers
 from worker.gateway.inputs import GatewayRequest, build_request
@@ -43,7 +43,9 @@ async def chat_completions(request: Request) -> Response:
     chat = parse_chat(await read_body(request, cfg.gateway.max_body_bytes))
     greq = build_request(chat, request.headers, caller, cfg, models)
     conv_id = conversation_id(request.headers)
-    if greq.stream and not conv_id and gw.services.reader is not None:
+    if greq.stream and gw.services.reader is not None:
+        if conv_id:
+            return await stream_turn_live(gw, greq, conv_id, started, request.headers)
         return await stream_live(gw, greq, started, request.headers)
     if conv_id:  # one turn of a conversation: the body holds only the new messages (conversation.py)
         result, extra = await run_turn(gw, greq, conv_id, started, request.headers)

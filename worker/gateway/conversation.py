@@ -6,7 +6,10 @@ workflow (``conv-<tenant>-<id>``, ``workflows/conversation.py``) holds the trans
 so the whole history reaches the pinned target - or, after a failover, the next target in its own
 protocol - without the client resending it. The route and tenant come from the request as usual
 (they are fixed when the conversation starts). ``Idempotency-Key`` becomes the turn's update id, so
-a retried HTTP request attaches to the same turn instead of running it twice.
+a retried HTTP request attaches to the same turn instead of running it twice. With ``stream: true``
+the turn streams live (:func:`stream_turn_live`): the reply's deltas travel under a key of the
+turn's own, through the shared channel when the conversation's workflow runs on another worker;
+the conversation headers below are then not sent (they are known only at the end).
 
 Extra response headers: ``x-switchyard-conversation-id``, ``x-switchyard-turn`` (1, 2, ...),
 ``x-switchyard-pinned-target`` and, on the turn that moved the pin, ``x-switchyard-pin-moved``
@@ -17,18 +20,24 @@ target answering, the request path's own statuses.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from temporalio.service import RPCError
 
 from core.conversation import ConversationConfig, TurnResult
+from core.ids import uuid7
 from core.request import RequestResult
 from worker.conversations import ConversationClient, TurnFailed
 from worker.gateway.errors import GatewayError, from_failure, unavailable
 from worker.gateway.headers import trace_headers
 from worker.gateway.inputs import IDEMPOTENCY_HEADER, GatewayRequest
+from worker.gateway.live import LiveStream, created_now, stream_id
 from worker.gateway.state import Gateway
+from worker.gateway.stream import respond
+from worker.submit import RequestFailed
 
 CONVERSATION_HEADER = "x-switchyard-conversation-id"
 MAX_CONVERSATION_ID = 200
@@ -44,6 +53,38 @@ def conversation_id(headers: Headers) -> str | None:
         raise GatewayError(400, f"{CONVERSATION_HEADER} is {len(raw)} characters long; at most "
                                 f"{MAX_CONVERSATION_ID} are accepted.", param=CONVERSATION_HEADER)
     return raw
+
+
+async def stream_turn_live(gw: Gateway, greq: GatewayRequest, conv_id: str, started: float,
+                           headers: Headers) -> Response:
+    """The turn as a live SSE stream (see module docstring). Raises :class:`GatewayError` for a
+    failure known before the first byte. A client that disconnects stops the turn's attempt; the
+    conversation itself goes on."""
+    assert gw.services.reader is not None
+    inp = greq.inp
+    conv = ConversationClient(gw.sy.client, gw.sy.task_queue, payloads=gw.services.payloads)
+    config = ConversationConfig(task_type=greq.route, tenant=inp.tenant, origin_region=inp.origin_region)
+    idem = headers.get(IDEMPOTENCY_HEADER)
+    wf_id = conv.workflow_id(conv_id, inp.tenant)
+    key = f"{wf_id}/turn-{uuid7().hex}"
+    state = gw.services.reader.open(key)
+
+    async def reply() -> RequestResult:
+        try:
+            turn = await conv.send(conv_id, inp.request, config=config, update_id=f"idem-{idem}" if idem else None,
+                                   stream_key=key)
+        except ValueError as e:
+            raise GatewayError(400, f"{e} (with {CONVERSATION_HEADER}, send only the new messages of the turn)",
+                               param="messages") from None
+        except TurnFailed as e:
+            raise RequestFailed(wf_id, e.failure) from None
+        return RequestResult(workflow_id=turn.workflow_id, response=turn.response, response_ref=turn.response_ref,
+                             trace=turn.trace)
+
+    live = LiveStream(workflow_id=wf_id, handle=None, result=asyncio.ensure_future(reply()), state=state,
+                      include_usage=greq.include_usage, chunk_id=stream_id(key), created=created_now(),
+                      model=greq.route)
+    return await respond(gw, live, greq, started, keyed=False, extra_headers={CONVERSATION_HEADER: conv_id})
 
 
 async def run_turn(gw: Gateway, greq: GatewayRequest, conv_id: str, started: float,

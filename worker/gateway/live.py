@@ -74,7 +74,8 @@ class Cursor:
 class LiveStream:
     """One streamed response (see module docstring)."""
 
-    handle: WorkflowHandle[Any, RequestResult]
+    workflow_id: str
+    handle: WorkflowHandle[Any, RequestResult] | None  # None: the workflow outlives the stream (a turn)
     result: asyncio.Task[RequestResult]
     state: StreamState
     include_usage: bool
@@ -177,8 +178,8 @@ async def body(live: LiveStream, updates: AsyncIterator[Update], first: Update |
         yield live.failure(to_error(e))
         return
     except Exception as e:  # noqa: BLE001 - the stream must end with an error the SDK raises
-        log.warning("stream of %s ended without an answer: %s", live.handle.id, e)
-        yield live.failure(GatewayError(503, f"The request's workflow {live.handle.id} ended without an answer: "
+        log.warning("stream of %s ended without an answer: %s", live.workflow_id, e)
+        yield live.failure(GatewayError(503, f"The request's workflow {live.workflow_id} ended without an answer: "
                                              f"{type(e).__name__}", code="workflow_failed"))
         return
     yield live.ending(result)

@@ -62,18 +62,25 @@ async def stream_live(gw: Gateway, greq: GatewayRequest, started: float, headers
     except BaseException:
         _release(gw, state, 0)
         raise
-    live = LiveStream(handle=handle, result=asyncio.ensure_future(gw.sy.result(handle)), state=state,
-                      include_usage=greq.include_usage, chunk_id=stream_id(wf_id), created=created_now(),
-                      model=greq.route, cursor=cursor)
-    updates = state.follow(cursor.text, cursor.calls)
+    live = LiveStream(workflow_id=wf_id, handle=handle, result=asyncio.ensure_future(gw.sy.result(handle)),
+                      state=state, include_usage=greq.include_usage, chunk_id=stream_id(wf_id),
+                      created=created_now(), model=greq.route, cursor=cursor)
+    return await respond(gw, live, greq, started, keyed=keyed)
+
+
+async def respond(gw: Gateway, live: LiveStream, greq: GatewayRequest, started: float, *, keyed: bool,
+                  extra_headers: Mapping[str, str] | None = None) -> Response:
+    """Hold the response back until the first update (or ``KEEPALIVE_S``), so an early failure is
+    still a plain HTTP error, then stream it. Releases the state on every path."""
+    updates = live.state.follow(live.cursor.text, live.cursor.calls)
     first, pending = await first_update(live, updates, KEEPALIVE_S)
     if first is None and live.result.done() and (early := _early_failure(live, greq, started)) is not None:
-        _release(gw, state, 0)
+        _release(gw, live.state, 0)
         if pending is not None:
             pending.cancel()
         raise early
-    out_headers = {**trace_headers(wf_id, inp.tenant, None, started), "x-switchyard-route": greq.route,
-                   "cache-control": "no-cache", "x-accel-buffering": "no"}
+    out_headers = {**trace_headers(live.workflow_id, greq.inp.tenant, None, started), "x-switchyard-route": greq.route,
+                   "cache-control": "no-cache", "x-accel-buffering": "no", **(extra_headers or {})}
     return StreamingResponse(_body(gw, live, updates, first, pending, keyed), media_type="text/event-stream",
                              headers=out_headers)
 
@@ -112,10 +119,12 @@ async def _body(gw: Gateway, live: LiveStream, updates: AsyncIterator[Update], f
 def _early_failure(live: LiveStream, greq: GatewayRequest, started: float) -> GatewayError | None:
     """The plain HTTP error of a request that failed before anything was streamed."""
     exc = live.result.exception() if not live.result.cancelled() else None
+    if isinstance(exc, GatewayError):
+        return exc
     if isinstance(exc, RequestFailed):
-        return from_failure(exc.failure, trace_headers(live.handle.id, greq.inp.tenant, exc.failure.trace, started))
+        return from_failure(exc.failure, trace_headers(live.workflow_id, greq.inp.tenant, exc.failure.trace, started))
     if exc is not None:
-        return GatewayError(503, f"The request's workflow {live.handle.id} ended without an answer: {exc}",
+        return GatewayError(503, f"The request's workflow {live.workflow_id} ended without an answer: {exc}",
                             code="workflow_failed", retry_after_s=1.0)
     return None
 
@@ -124,9 +133,13 @@ def _cancel_later(live: LiveStream) -> None:
     live.state.abort.set()  # an attempt running here drops its upstream call now
     live.result.cancel()
 
+    if live.handle is None:
+        return  # a conversation outlives its turn: only the turn's attempt stops
+
     async def cancel() -> None:
         with contextlib.suppress(Exception):
-            await live.handle.cancel()
+            if live.handle is not None:
+                await live.handle.cancel()
     _background.add(task := asyncio.get_running_loop().create_task(cancel()))
     task.add_done_callback(_background.discard)
 
