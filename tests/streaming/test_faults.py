@@ -135,3 +135,23 @@ async def test_json_mode_answer_that_cannot_be_made_valid_fails_clearly(sgw, sgw
     await fault(sgw.sim, PRIMARY, stream_fault="cut", stream_fault_after_tokens=6)
     with pytest.raises(openai.APIError, match="not valid JSON"):
         await stream_text(sgw_url, response_format={"type": "json_object"}, messages_=JSON_MESSAGES)
+
+
+TOOLS = [{"type": "function", "function": {"name": "lookup_order", "description": "Find an order by its id.",
+                                           "parameters": {"type": "object", "properties": {
+                                               "order_id": {"type": "string"}}, "required": ["order_id"]}}}]
+
+
+@pytest.mark.parametrize("backup", [SECOND, CLAUDE])
+async def test_tool_call_cut_mid_arguments_never_reaches_the_client_broken(sgw, sgw_url, backup: str) -> None:
+    """The primary's tool call stops inside its arguments: nothing of it was sent (calls are held
+    until complete), so the backup's whole call is the only one the client sees, with valid JSON."""
+    await route_to(sgw, backup)
+    await fault(sgw.sim, PRIMARY, stream_fault="tool_cut")
+    choice = {"type": "function", "function": {"name": "lookup_order"}}
+    _, chunks = await stream_text(sgw_url, tools=TOOLS, tool_choice=choice)
+    calls = [tc for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+    assert len(calls) == 1 and calls[0].function.name == "lookup_order"
+    assert "order_id" in json.loads(calls[0].function.arguments)
+    finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finish == ["tool_calls"]
