@@ -7,8 +7,9 @@
   so no broken arguments ever reach a client (``shared/STREAMING.md``). A rescue attempt that
   continues an answer whose first ``k`` calls were already sent skips its own first ``k`` calls.
 - **Continuation** of a partial answer (``rescue``): for an OpenAI-protocol target the first text is
-  held until the overlap with what was sent can be judged (``core.rescue.trim_overlap`` over a
-  window of :data:`OVERLAP_WINDOW_CHARS`); after an Anthropic/Gemini prefill, the whitespace the
+  held only while it could still be a repetition of what was sent (it occurs in the last
+  :data:`OVERLAP_WINDOW_CHARS` chars), then trimmed (``core.rescue.trim_overlap``), so the hold
+  costs the length of the repetition, not the window; after an Anthropic/Gemini prefill, the whitespace the
   prefill lost is not doubled (``core.rescue.glue_after_prefill``).
 - ``committed`` turns true with the first published content or tool call: from then on a failure
   is a rescue, before it an invisible failover.
@@ -101,10 +102,10 @@ class Glue:
                 return  # only whitespace so far: wait to see whether the model re-emits the prefill's
             out = glue_after_prefill(sent, held)
         else:
-            window = min(len(sent), OVERLAP_WINDOW_CHARS)
-            if not final and len(held) < window:
-                return
-            out = trim_overlap(sent[-window:] if window else "", held)
+            window = sent[-OVERLAP_WINDOW_CHARS:]
+            if not final and len(held) < len(window) and held in window:
+                return  # the held text may still be (the start of) a repetition of what was sent
+            out = trim_overlap(window, held)
         self._hold = None
         self._publish(out)
 
