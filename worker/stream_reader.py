@@ -27,13 +27,20 @@ class StreamReader:
         self.hub = hub
         self.feed = feed
 
-    def open(self, key: str) -> StreamState:
-        """Register a reader of ``key`` here and on the remote feed; pair with :meth:`release`."""
+    def open(self, key: str, *, remote: bool = True) -> StreamState:
+        """Register a reader of ``key`` here and (``remote``) on the remote feed; pair with
+        :meth:`release`. ``remote=False``: the attempt is expected in this process; call
+        :meth:`watch_remote` if it turns out not to be."""
         state = self.hub.open(key)
         state.closed = False
+        if remote:
+            self.watch_remote(state)
+        return state
+
+    def watch_remote(self, state: StreamState) -> None:
+        """Also feed ``state`` from the shared channel (when one is configured)."""
         if self.feed is not None:
             self.feed.watch(state)
-        return state
 
     def release(self, state: StreamState, *, keep_s: float = 0.0, close: bool = True) -> None:
         """One reader fewer. ``close``: no more events are expected (waiting readers return);

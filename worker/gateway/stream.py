@@ -53,7 +53,7 @@ async def stream_live(gw: Gateway, greq: GatewayRequest, started: float, headers
         "request": greq.inp.request.model_copy(update={"stream": True}),
         "stream_shared": keyed and cfg.streams.channel == "redis"})
     wf_id = request_workflow_id(inp.tenant, inp.idempotency_key)
-    state = _reader(gw).open(wf_id)
+    state = _reader(gw).open(wf_id, remote=False)
     cursor = Cursor.parse(headers.get("last-event-id"))
     if keyed and not headers.get("last-event-id") and state.delivered:
         cursor = Cursor(text=state.delivered, calls=len(state.tool_calls), role_sent=True)
@@ -62,6 +62,10 @@ async def stream_live(gw: Gateway, greq: GatewayRequest, started: float, headers
     except BaseException:
         _release(gw, state, 0)
         raise
+    if keyed or not getattr(handle, "__temporal_eagerly_started", False):
+        # the attempt may run on another worker (no eager start, an attached execution): watch the
+        # shared channel too; an eagerly started request publishes to this process's hub directly
+        _reader(gw).watch_remote(state)
     live = LiveStream(workflow_id=wf_id, handle=handle, result=asyncio.ensure_future(gw.sy.result(handle)),
                       state=state, include_usage=greq.include_usage, chunk_id=stream_id(wf_id),
                       created=created_now(), model=greq.route, cursor=cursor)
