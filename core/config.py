@@ -245,7 +245,9 @@ class GatewayConfig(_Strict):
     request body accepted (413 above it); it must stay under Temporal's 2 MB payload limit because
     the body becomes the workflow input (``shared/TEMPORAL.md`` section 4). ``key_cache_s``: how
     long a verified key is trusted without a database read, so a revocation reaches other gateway
-    processes within this many seconds.
+    processes within this many seconds. ``max_concurrent_requests``: requests the gateway's
+    in-process worker runs at once (workflow tasks and attempts; a streamed request holds its slot
+    until its last token, so this bounds the streams served at once; more wait for a slot).
     """
 
     auth: Literal["required", "off"] = "required"
@@ -253,6 +255,7 @@ class GatewayConfig(_Strict):
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_900_000)
     key_cache_s: float = Field(default=5.0, ge=0, le=300)
+    max_concurrent_requests: int = Field(default=1000, ge=1, le=10_000)
 
     @field_validator("auth", mode="before")
     @classmethod

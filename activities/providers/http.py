@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import httpx
 
-#: Default limits for one worker process.
-MAX_CONNECTIONS = 200
+#: Default limits for one worker process. A streamed answer holds its connection until its last
+#: token, so the pool must not be smaller than the streams a gateway serves at once
+#: (``gateway.max_concurrent_requests``, 1,000): a call waiting for a pooled connection would spend
+#: its first-token timeout waiting.
+MAX_CONNECTIONS = 1000
 MAX_KEEPALIVE = 50
 KEEPALIVE_EXPIRY_S = 30.0
 #: Connect timeout used by adapters (seconds); the OpenAI and Anthropic SDKs use 5 s (providers.md §3.6).

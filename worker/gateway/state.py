@@ -61,7 +61,8 @@ async def open_gateway(client: Client, configs: ConfigSource, db_url: str, task_
     services = Services.open(db_url, configs)
     cfg, _ = configs.current()
     keys = ApiKeyStore(services.engine, cache_s=cfg.gateway.key_cache_s)
-    worker = build_worker(client, services, task_queue, graceful_shutdown_timeout=graceful_shutdown)
+    worker = build_worker(client, services, task_queue, graceful_shutdown_timeout=graceful_shutdown,
+                          max_concurrent=cfg.gateway.max_concurrent_requests)
     try:
         async with worker:
             yield Gateway(sy=SwitchyardClient(client, task_queue, services.payloads, services.reader),
