@@ -1,22 +1,32 @@
-"""Live streaming through the Switchyard gateway vs the simulator directly, next to the LiteLLM proxy.
+"""Live streaming through Switchyard vs the simulator directly, next to the LiteLLM proxy, one run.
 
-One run, one simulator (streamed answers: first token after ``TTFT_MS``, then ``TOKENS_PER_S``
-tokens per second, ``TOKENS`` tokens), three endpoints as in ``bench/gateway.py`` (the gateway as its
-own process on the embedded dev server + SQLite, auth on; the LiteLLM proxy as its own process
-with the same chain and fallbacks):
+The stack is ``bench/gateway.py``'s: the provider simulator, ``switchyard gateway`` as its own
+process (auth on, the embedded default: Temporal dev server with a WAL SQLite file, SQLite
+database, in-process request worker, eager start, the in-process delta hub) and the LiteLLM proxy
+(``litellm[proxy]``, the ``bench`` extra) as its own process with the same chain (``support_reply``:
+gpt-4o us-east, gpt-4o eu-west, claude-3-5-sonnet, gemini-2.0-flash, local llama) as fallbacks.
+Every target streams 100 tokens (400 chars, 25 content chunks of 16 chars) with a first token
+after exactly 200 ms and the whole answer after 1200 ms, so chunks come 41.7 ms apart
+(``SCENARIO``). Clients: httpx in this process (``bench/stream_figures.py``).
 
-1. **TTFT and inter-chunk delay** at each concurrency level: time to the first content chunk and
-   the mean gap between content chunks (ms), p50/p99, and what each gateway adds over direct.
-2. **Rescue**: the primary cuts every stream after ``CUT_AFTER`` tokens. Switchyard: the rescue gap
-   (the longest pause between two content chunks of a rescued stream, ms) against the backup's
-   own first-token time, and whether the text is whole; LiteLLM: how many answers come back whole.
-3. **Many open streams**: ``--streams`` concurrent slow streams through the gateway; errors, and
-   the gateway process's resident memory before and at the peak (memory per open stream).
+1. **TTFT and inter-chunk delay** at concurrency 1, 8, 64 (``--quick``: 1, 8) for direct
+   (``/r/us-east/v1``), switchyard and litellm, interleaved per level: time to the first content
+   chunk (ms, p50/p99), mean gap between content chunks (ms), added = system - direct; the goal
+   ratio is switchyard-added / litellm-added TTFT p50 (goal <= 1).
+2. **Rescue**: ``/_sim/apply`` makes the primary (gpt-4o us-east) end every stream cleanly after
+   20 tokens (``stream_fault: cut``). Sequential requests; ``/_sim/stats`` says which ones the
+   primary cut (Switchyard's health layer moves traffic off a target that keeps failing, so not
+   every request reaches it). Rescue gap = ms between the last content chunk of the cut target
+   and the first of the next one (``stream_figures.rescue_gap``); goal: < 1000 ms + the next
+   target's own TTFT (measured directly on ``/r/eu-west/v1`` in the same phase). LiteLLM: answers
+   whole, truncated-but-successful (finish reason and ``[DONE]`` after a cut) or failed.
+3. **Open streams**: every target slowed to 40 tokens over 10 s; 1,000 (``--quick``: 200)
+   streams opened at once through each gateway; errors, streams holding content at once (peak),
+   RSS of the gateway's process group before and at peak (KiB) -> memory per stream.
 
-    python -m bench.streaming [--quick] [--levels 1,8,64] [--requests 60] [--streams 1000]
+Figures go to ``bench/results/streaming.json``. A shared 2-core box is noisy: run it alone.
 
-Figures and ratios are printed and written to ``bench/results/streaming.json``. The machine is
-shared and noisy: read the ratios (same run, same machine), not the absolute times.
+    python -m bench.streaming [--quick | --full]
 """
 
 from __future__ import annotations
@@ -24,12 +34,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
+import os
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -38,209 +51,182 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.gateway import _start_gateway, _start_litellm, free_port, spawn, stop, wait_http
 from bench.overhead import MESSAGES
+from bench.overhead import SCENARIO as OVERHEAD_SCENARIO
+from bench.stream_figures import (
+    Read,
+    print_report,
+    raise_fd_limit,
+    read_stream,
+    rescue_gap,
+    rss_kb,
+    run_streams,
+    summary,
+)
 from core import search_attributes
-from core.stats import percentile
 from worker.devserver import temporal_binary
 
 PRIMARY = "openai/gpt-4o@us-east"
-TARGETS = [PRIMARY, "openai/gpt-4o@eu-west", "anthropic/claude-3-5-sonnet@us-east",
-           "gemini/gemini-2.0-flash@us-central", "openai/local-llama-3.1-8b@local"]
-TTFT_MS, TOKENS_PER_S, TOKENS, CUT_AFTER = 200, 100, 60, 20
-SCENARIO = {"name": "bench-streaming", "source": "synthetic", "summary": "fixed streamed answers", "seed": 3,
-            "time_scale": 1,
-            "baseline": {"latency_ms": {"median": 800, "p99": 800}, "ttft_ms": {"median": TTFT_MS, "p99": TTFT_MS},
-                         "tokens_per_s": TOKENS_PER_S, "output_tokens": {"median": TOKENS, "p99": TOKENS},
-                         "error_rate": 0.0},
-            "targets": {t: {} for t in TARGETS}, "timeline": []}
+SCENARIO = {**OVERHEAD_SCENARIO, "name": "bench-streaming", "summary": "100-token streams, TTFT 200 ms, 1.2 s",
+            "baseline": {"ttft_ms": {"median": 200, "p99": 200}, "latency_ms": {"median": 1200, "p99": 1200},
+                         "output_tokens": {"median": 100, "p99": 100}, "error_rate": 0.0}}
+CUT = {"target": PRIMARY, "set": {"stream_fault": "cut", "stream_fault_after_tokens": 20}}
+SLOW = {"target": "*", "set": {"latency_ms": {"median": 10000, "p99": 10000},
+                               "output_tokens": {"median": 40, "p99": 40}}}
+BODY = {"model": "gpt-4o", "messages": MESSAGES, "max_tokens": 200, "stream": True}
+MASTER = "sk-bench-master"
+RESULTS = Path(__file__).parent / "results" / "streaming.json"
+PLANS = {"quick": {"levels": {1: 10, 8: 32}, "rescue": 10, "open": 200},
+         "full": {"levels": {1: 30, 8: 80, 64: 192}, "rescue": 30, "open": 1000}}
 
 
 @dataclass
-class Stream:
-    """One streamed answer as the client saw it (ms from the request)."""
+class Stack:
+    """URLs (``/v1/chat/completions``), keys and process-group ids of the running systems."""
 
-    ttft_ms: float | None
-    gaps_ms: list[float]
-    text: str
-    done: bool          # [DONE] arrived
-    error: str | None = None
+    sim: str
+    urls: dict[str, str]
+    keys: dict[str, str | None]
+    pids: dict[str, int]
 
 
-async def one_stream(http: httpx.AsyncClient, url: str, key: str | None) -> Stream:
-    headers = {"authorization": f"Bearer {key}"} if key else {}
-    body = {"model": "gpt-4o", "messages": MESSAGES, "stream": True, "max_tokens": 400}
-    t0 = time.perf_counter()
-    times: list[float] = []
-    parts: list[str] = []
-    done = False
+@asynccontextmanager
+async def stack(tmpd: Path) -> AsyncIterator[Stack]:
+    """Simulator, dev server, gateway and LiteLLM proxy as ``bench/gateway.py`` starts them."""
+    (tmpd / "scenario.yaml").write_text(yaml.safe_dump(SCENARIO))
+    sim_port, gw_port, ll_port = free_port(), free_port(), free_port()
+    sim = f"http://127.0.0.1:{sim_port}"
+    procs = [spawn([sys.executable, "-m", "simulator", str(tmpd / "scenario.yaml"), "--port", str(sim_port)],
+                   tmpd / "sim.log", {})]
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
+        data_converter=pydantic_data_converter, dev_server_database_filename=str(tmpd / "temporal.db"),
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
     try:
-        async with http.stream("POST", url, json=body, headers=headers) as r:
-            if r.status_code != 200:
-                return Stream(None, [], "", False, f"HTTP {r.status_code}")
-            async for line in r.aiter_lines():
-                if line.startswith("data: [DONE]"):
-                    done = True
-                elif line.startswith("data: {"):
-                    d = json.loads(line[6:])
-                    if d.get("error"):
-                        return Stream(None, [], "".join(parts), False, "error event")
-                    c = (d.get("choices") or [{}])[0].get("delta", {}).get("content") if d.get("choices") else None
-                    if c:
-                        times.append((time.perf_counter() - t0) * 1000)
-                        parts.append(c)
-    except httpx.HTTPError as e:
-        return Stream(None, [], "".join(parts), False, type(e).__name__)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    return Stream(times[0] if times else None, gaps, "".join(parts), done)
+        async with env:
+            await wait_http(f"{sim}/_sim/state", procs[0], 30, tmpd / "sim.log")
+            key = await _start_gateway(tmpd, sim, gw_port, env.client.service_client.config.target_host, procs)
+            gw_pid = procs[-1].pid
+            _start_litellm(tmpd, sim, ll_port, procs)
+            await wait_http(f"http://127.0.0.1:{ll_port}/health/liveliness", procs[-1], 300, tmpd / "litellm.log")
+            yield Stack(sim, {"direct": f"{sim}/r/us-east/v1/chat/completions",
+                              "switchyard": f"http://127.0.0.1:{gw_port}/v1/chat/completions",
+                              "litellm": f"http://127.0.0.1:{ll_port}/v1/chat/completions"},
+                        {"direct": None, "switchyard": key, "litellm": MASTER},
+                        {"switchyard": gw_pid, "litellm": procs[-1].pid})
+    finally:
+        for p in reversed(procs):
+            stop(p)
 
 
-def _p(xs: list[float], q: float) -> float:
-    return percentile(xs, q) if xs else float("nan")
+async def sim_post(http: httpx.AsyncClient, st: Stack, path: str, body: Any) -> dict[str, Any]:
+    r = await http.post(f"{st.sim}/_sim/{path}", json=body)
+    r.raise_for_status()
+    return r.json()
 
 
-async def level(http: httpx.AsyncClient, url: str, key: str | None, n: int, c: int) -> dict:
-    """``n`` streams, ``c`` at a time: TTFT and mean inter-chunk gap percentiles (ms), errors."""
-    out: list[Stream] = []
-    todo = iter(range(n))
-
-    async def worker() -> None:
-        for _ in todo:
-            out.append(await one_stream(http, url, key))
-    await asyncio.gather(*(worker() for _ in range(c)))
-    ttft = [s.ttft_ms for s in out if s.ttft_ms is not None]
-    gap = [sum(s.gaps_ms) / len(s.gaps_ms) for s in out if s.gaps_ms]
-    return {"ttft_p50": _p(ttft, 50), "ttft_p99": _p(ttft, 99), "gap_p50": _p(gap, 50),
-            "errors": sum(1 for s in out if s.error or not s.done), "n": len(out)}
-
-
-async def rescue(http: httpx.AsyncClient, sim: str, urls: dict, n: int) -> dict:
-    """The primary cuts after ``CUT_AFTER`` tokens: whole answers and the rescue gap per system."""
-    whole = (await one_stream(http, urls["direct"][0], None)).text
-    (await http.post(f"{sim}/_sim/apply", json={"target": PRIMARY, "set": {
-        "stream_fault": "cut", "stream_fault_after_tokens": CUT_AFTER}})).raise_for_status()
-    res = {}
-    for name in ("switchyard", "litellm"):
-        url, key = urls[name]
-        got = [await one_stream(http, url, key) for _ in range(n)]
-        gaps = [max(s.gaps_ms) for s in got if s.gaps_ms]
-        res[name] = {"whole_answers": sum(1 for s in got if s.text == whole and s.done),
-                     "truncated_as_success": sum(1 for s in got if s.done and len(s.text) < len(whole)),
-                     "errors": sum(1 for s in got if s.error), "n": n,
-                     "rescue_gap_p50_ms": _p(gaps, 50), "rescue_gap_p99_ms": _p(gaps, 99)}
-    (await http.post(f"{sim}/_sim/apply", json={"target": PRIMARY, "reset": True})).raise_for_status()
-    return res
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its children threads (VmRSS, MiB)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-async def many(sim: str, url: str, key: str, pid: int, n: int) -> dict:
-    """``n`` streams open at once through the gateway (slow answers); errors and memory per stream."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * n + 256)), hard))
-    async with httpx.AsyncClient(timeout=120) as http:
-        (await http.post(f"{sim}/_sim/apply", json={"target": "*", "set": {"tokens_per_s": 10}})).raise_for_status()
-    before, peak = rss_mb(pid), 0.0
-    limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
-    async with httpx.AsyncClient(timeout=180, limits=limits) as http:
-        tasks = [asyncio.create_task(one_stream(http, url, key)) for _ in range(n)]
-        while not all(t.done() for t in tasks):
-            peak = max(peak, rss_mb(pid))
-            await asyncio.sleep(0.5)
-        got = [t.result() for t in tasks]
-        (await http.post(f"{sim}/_sim/apply", json={"target": "*", "reset": True})).raise_for_status()
-    errors = [s.error or "no [DONE]" for s in got if s.error or not s.done]
-    return {"streams": n, "errors": len(errors), "error_kinds": sorted(set(errors))[:5], "rss_before_mb": before,
-            "rss_peak_mb": peak, "kib_per_stream": (peak - before) * 1024 / n}
-
-
-async def main(a: argparse.Namespace) -> dict:
-    levels = [int(x) for x in a.levels.split(",")]
-    with tempfile.TemporaryDirectory() as tmp:
-        tmpd = Path(tmp)
-        (tmpd / "scenario.yaml").write_text(yaml.safe_dump(SCENARIO))
-        sim_port, gw_port, ll_port = free_port(), free_port(), free_port()
-        sim = f"http://127.0.0.1:{sim_port}"
-        procs = [spawn([sys.executable, "-m", "simulator", str(tmpd / "scenario.yaml"), "--port", str(sim_port)],
-                       tmpd / "sim.log", {})]
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
-            data_converter=pydantic_data_converter, dev_server_database_filename=str(tmpd / "temporal.db"),
-            dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
-        try:
-            async with env:
-                await wait_http(f"{sim}/_sim/state", procs[0], 30, tmpd / "sim.log")
-                key = await _start_gateway(tmpd, sim, gw_port, env.client.service_client.config.target_host, procs)
-                gw_pid = procs[-1].pid
-                _start_litellm(tmpd, sim, ll_port, procs)
-                await wait_http(f"http://127.0.0.1:{ll_port}/health/liveliness", procs[-1], 300, tmpd / "litellm.log")
-                urls = {"direct": (f"{sim}/r/us-east/v1/chat/completions", None),
-                        "switchyard": (f"http://127.0.0.1:{gw_port}/v1/chat/completions", key),
-                        "litellm": (f"http://127.0.0.1:{ll_port}/v1/chat/completions", "sk-bench-master")}
-                out: dict = {"levels": {}}
-                limits = httpx.Limits(max_connections=max(levels) * 2 + 10)
-                async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-                    for url, k in urls.values():  # warm-up
-                        await asyncio.gather(*(one_stream(http, url, k) for _ in range(4)))
-                    for c in levels:
-                        n = max(a.requests, c * 2)
-                        out["levels"][c] = {name: await level(http, url, k, n, c) for name, (url, k) in urls.items()}
-                        print(f"  concurrency {c}: done", file=sys.stderr)
-                    out["rescue"] = await rescue(http, sim, urls, a.rescues)
-                out["many"] = await many(sim, urls["switchyard"][0], key, gw_pid, a.streams)
-        finally:
-            for p in reversed(procs):
-                stop(p)
+async def phase_ttft(http: httpx.AsyncClient, st: Stack, levels: dict[int, int]) -> dict[str, Any]:
+    """Phase 1 (module docstring): per level, per system, a warm-up then ``n`` streams."""
+    out: dict[str, Any] = {}
+    for c, n in levels.items():
+        out[str(c)] = {}
+        for name, url in st.urls.items():
+            async def send(url: str = url, name: str = name) -> Read:
+                return await read_stream(http, url, BODY, st.keys[name])
+            await run_streams(send, max(3, c), c)
+            reads, wall = await run_streams(send, n, c)
+            out[str(c)][name] = {**summary(reads), "wall_s": round(wall, 1)}
+        print(f"  phase 1, concurrency {c}: done", file=sys.stderr)
     return out
 
 
-def report(out: dict) -> None:
-    print(f"\nbench/streaming: simulator TTFT {TTFT_MS} ms, {TOKENS_PER_S} tokens/s, {TOKENS} tokens per answer")
-    for c, r in out["levels"].items():
-        d = r["direct"]
-        print(f"\nconcurrency {c}")
-        print(f"{'':12}{'TTFT p50':>10}{'TTFT p99':>10}{'+p50 ms':>9}{'+p99 ms':>9}{'gap p50':>9}{'+gap':>7}"
-              f"{'errors':>8}")
-        for name, f in r.items():
-            add = "" if name == "direct" else (f"{f['ttft_p50'] - d['ttft_p50']:>9.1f}"
-                                               f"{f['ttft_p99'] - d['ttft_p99']:>9.1f}")
-            gap = "" if name == "direct" else f"{f['gap_p50'] - d['gap_p50']:>7.1f}"
-            print(f"{name:12}{f['ttft_p50']:>10.1f}{f['ttft_p99']:>10.1f}{add:>18}{f['gap_p50']:>9.1f}{gap:>7}"
-                  f"{f['errors']:>8}")
-        sy, ll = r["switchyard"]["ttft_p50"] - d["ttft_p50"], r["litellm"]["ttft_p50"] - d["ttft_p50"]
-        verdict = "n/a" if ll <= 0 else f"{sy / ll:.2f}x ({'met' if sy <= ll else 'NOT met'}: goal <= 1)"
-        print(f"added TTFT p50 switchyard/litellm: {verdict}")
-    print("\nrescue (primary cuts after 20 tokens)")
-    for name, f in out["rescue"].items():
-        print(f"{name:12} whole {f['whole_answers']}/{f['n']}, truncated returned as success "
-              f"{f['truncated_as_success']}, errors {f['errors']}, longest pause p50 {f['rescue_gap_p50_ms']:.0f} ms "
-              f"p99 {f['rescue_gap_p99_ms']:.0f} ms")
-    budget = 1000 + TTFT_MS
-    g = out["rescue"]["switchyard"]["rescue_gap_p99_ms"]
-    print(f"rescue gap goal: under 1 s + the backup's own TTFT ({budget} ms): p99 {g:.0f} ms "
-          f"({'met' if g < budget else 'NOT met'})")
-    m = out["many"]
-    print(f"\n{m['streams']} streams open at once through the gateway: {m['errors']} errors "
-          f"{m['error_kinds']}; gateway RSS {m['rss_before_mb']:.0f} -> {m['rss_peak_mb']:.0f} MiB, "
-          f"{m['kib_per_stream']:.0f} KiB per stream")
+async def _cuts(http: httpx.AsyncClient, st: Stack) -> int:
+    r = await http.get(f"{st.sim}/_sim/stats")
+    return r.json()["targets"][PRIMARY]["stream_faults"]["cut"]
+
+
+async def phase_rescue(http: httpx.AsyncClient, st: Stack, n: int) -> dict[str, Any]:
+    """Phase 2 (module docstring)."""
+    reference = (await read_stream(http, st.urls["direct"], BODY, None)).text
+    next_url = st.urls["direct"].replace("/r/us-east/", "/r/eu-west/")
+    own = [await read_stream(http, next_url, BODY, None) for _ in range(10)]
+    await sim_post(http, st, "apply", CUT)
+    cut_chars = len((await read_stream(http, st.urls["direct"], BODY, None)).text)
+    out: dict[str, Any] = {"reference_chars": len(reference), "cut_after_chars": cut_chars,
+                           "next_target_ttft": summary(own)}
+    for name in ("switchyard", "litellm"):
+        reads, gaps, cut = [], [], 0
+        for _ in range(n):
+            before = await _cuts(http, st)
+            read = await read_stream(http, st.urls[name], BODY, st.keys[name])
+            reads.append(read)
+            if await _cuts(http, st) > before:
+                cut += 1
+                gap = rescue_gap(read, cut_chars)
+                gaps.append(gap) if gap is not None else None
+        out[name] = {**summary(reads, reference), "cut_by_primary": cut, "rescued": len(gaps),
+                     "gaps_ms": [round(g, 1) for g in gaps]}
+    await sim_post(http, st, "apply", {"target": PRIMARY, "reset": True})
+    return out
+
+
+async def phase_open(st: Stack, name: str, n: int) -> dict[str, Any]:
+    """Phase 3 (module docstring) for one gateway: ``n`` slow streams opened at once."""
+    pid = st.pids[name]
+    rss_before = rss_kb(pid)
+    reads = [Read() for _ in range(n)]
+    peak = {"streaming": 0, "open": 0, "rss_kb": rss_before, "rss_at_peak_kb": rss_before, "at_s": 0.0}
+    t0 = time.perf_counter()
+
+    async def sample() -> None:
+        while True:
+            streaming = sum(bool(r.times) and not r.ended for r in reads)
+            rss = rss_kb(pid)
+            peak["open"] = max(peak["open"], sum(r.headers_ms is not None and not r.ended for r in reads))
+            peak["rss_kb"] = max(peak["rss_kb"], rss)
+            if streaming > peak["streaming"]:
+                peak.update(streaming=streaming, rss_at_peak_kb=rss, at_s=round(time.perf_counter() - t0, 1))
+            await asyncio.sleep(0.25)
+    limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(120, connect=30, pool=60), limits=limits) as http:
+        sampler = asyncio.create_task(sample())
+        await asyncio.gather(*(read_stream(http, st.urls[name], BODY, st.keys[name], r) for r in reads))
+        sampler.cancel()
+    wall = time.perf_counter() - t0
+    added = peak["rss_kb"] - rss_before
+    return {**summary(reads), "streams": n, "wall_s": round(wall, 1), "peak_streaming": peak["streaming"],
+            "peak_open": peak["open"], "peak_at_s": peak["at_s"], "rss_before_kb": rss_before,
+            "rss_peak_kb": peak["rss_kb"], "rss_at_peak_streaming_kb": peak["rss_at_peak_kb"],
+            "kb_per_stream": round(added / peak["streaming"], 1) if peak["streaming"] else None,
+            "complete": sum(r.complete for r in reads)}
+
+
+async def main(plan: str) -> dict[str, Any]:
+    p = PLANS[plan]
+    fds = raise_fd_limit(4 * p["open"] + 1024)  # client, gateway and simulator sockets; children inherit it
+    started = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with stack(Path(tmp)) as st:
+            async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=256)) as http:
+                res: dict[str, Any] = {"ttft": await phase_ttft(http, st, p["levels"])}
+                res["rescue"] = await phase_rescue(http, st, p["rescue"])
+                print("  phase 2: done", file=sys.stderr)
+                await sim_post(http, st, "apply", SLOW)
+            res["open"] = {}
+            for name in ("switchyard", "litellm"):
+                res["open"][name] = await phase_open(st, name, p["open"])
+                print(f"  phase 3, {name}: done", file=sys.stderr)
+    res["run"] = {"plan": plan, "date": time.strftime("%Y-%m-%d %H:%M"), "seconds": round(time.time() - started),
+                  "cores": os.cpu_count(), "load_avg": [round(x, 1) for x in os.getloadavg()], "fd_limit": fds}
+    return res
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="levels 1,8; 20 requests; 200 streams")
-    ap.add_argument("--levels", default="1,8,64")
-    ap.add_argument("--requests", type=int, default=60)
-    ap.add_argument("--rescues", type=int, default=20)
-    ap.add_argument("--streams", type=int, default=1000)
-    args = ap.parse_args()
-    if args.quick:
-        args.levels, args.requests, args.streams, args.rescues = "1,8", 20, 200, 10
-    result = asyncio.run(main(args))
-    report(result)
-    Path("bench/results").mkdir(parents=True, exist_ok=True)
-    Path("bench/results/streaming.json").write_text(json.dumps(result, indent=2, default=str))
-
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_const", const="quick", dest="plan")
+    mode.add_argument("--full", action="store_const", const="full", dest="plan")
+    results = asyncio.run(main(ap.parse_args().plan or "full"))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_report(results)
+    print(f"\nfigures written to {RESULTS}")
