@@ -40,6 +40,7 @@ from opentelemetry import trace
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from activities import metrics
 from activities.health.monitor import HealthMonitor
 from activities.providers.base import AdapterResult, ProviderCall, ProviderError
 from activities.providers.registry import adapter_for
@@ -226,7 +227,7 @@ class AttemptActivities:
             res.response.usage = _add_usage(t.inp.rescue.usage, usage)
         span.set_attributes({"switchyard.status": "ok", "gen_ai.usage.input_tokens": usage.prompt_tokens,
                              "gen_ai.usage.output_tokens": usage.completion_tokens})
-        await self._record(self._row(t, "ok", latency, **tokens))
+        await self._record(self._row(t, "ok", latency, **tokens), streamed=t.inp.stream)
         body = res.response.model_dump_json().encode()
         result = AttemptResult(target=t.target.id, response=res.response, response_bytes=len(body),
                                latency_ms=latency, ttft_ms=res.ttft_ms, usage=usage, cost_usd=cost,
@@ -242,9 +243,10 @@ class AttemptActivities:
     def _failover_flags(self, target: str) -> tuple[str, ...]:
         return (self._health.settings(target) if self._health else HealthSettings()).quality_failover
 
-    async def _record(self, row: OutcomeRow) -> None:
-        """Write the outcome row, then feed it to this process's health at once."""
+    async def _record(self, row: OutcomeRow, streamed: bool = False) -> None:
+        """Write the outcome row, record its metrics, then feed it to this process's health at once."""
         await self._outcomes.record(row)
+        metrics.record_outcome(row, streamed=streamed)
         if self._health is not None:
             self._health.observe_outcome(row)
 
@@ -277,7 +279,8 @@ class AttemptActivities:
         span.set_attributes({"switchyard.status": cls.value, "http.response.status_code": err.status or 0})
         await self._record(self._row(
             t, cls.value, latency, http_status=err.status, retry_after_s=err.retry_after_s,
-            counts_against_health=pol.counts_against_health, message=err.message[:500], **row_fields))
+            counts_against_health=pol.counts_against_health, message=err.message[:500], **row_fields),
+            streamed=t.inp.stream)
         earlier = (await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no, t.inp.run_id)
                    if t.try_no > 1 and not retry else [])
         details = AttemptFailure(target=t.target.id, error_class=cls.value, status=err.status,

@@ -34,6 +34,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.health.settings import HealthSettings
+from core.metrics_config import MetricsConfig
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
 Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling"]
@@ -300,6 +301,7 @@ class SwitchyardConfig(_Strict):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     streams: StreamsConfig = Field(default_factory=StreamsConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # core/metrics_config.py
 
     def target(self, target_id: str) -> TargetConfig:
         """The target with this id; raises ``KeyError`` if there is none."""

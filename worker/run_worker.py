@@ -15,7 +15,9 @@ import signal
 from datetime import timedelta
 from pathlib import Path
 
+from core.metrics_config import MetricsConfig
 from migrations.runner import upgrade
+from worker import metrics_setup
 from worker.batch_runtime import build_batch_worker
 from worker.client import connect
 from worker.config_loader import ConfigHolder
@@ -27,6 +29,23 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 log = logging.getLogger("switchyard.worker")
 
 
+def _start_metrics(cfg: MetricsConfig, services: Services) -> None:
+    """Install the metrics SDK and serve ``/metrics`` on ``metrics.worker_port`` (a taken port is
+    logged and the worker runs without its endpoint)."""
+    if not cfg.enabled:
+        return
+    metrics_setup.setup_metrics()
+    if services.health is not None:
+        metrics_setup.watch_health(services.health.monitor)
+    if cfg.worker_port is None:
+        return
+    try:
+        port = metrics_setup.serve_worker_metrics(cfg.worker_host, cfg.worker_port)
+        log.info("metrics on http://%s:%s/metrics", cfg.worker_host, port)
+    except OSError as e:
+        log.warning("metrics endpoint %s:%s not started: %s", cfg.worker_host, cfg.worker_port, e)
+
+
 async def run_worker(settings: Settings, config_path: Path, task_queue: str, *,
                      ready_file: Path | None = None, batch_task_queue: str | None = None) -> None:
     """Serve ``task_queue`` (and ``batch_task_queue``, when given, with a batch worker sharing the
@@ -36,6 +55,7 @@ async def run_worker(settings: Settings, config_path: Path, task_queue: str, *,
     await asyncio.to_thread(upgrade, settings.db_url())
     client = await connect(settings)
     services = Services.open(settings.db_url(), configs)
+    _start_metrics(configs.current()[0].metrics, services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from core.plan import Plan, PlanEntry
     from core.request import RequestFailure, RequestInput, RequestResult, RoutingTrace
     from core.walk import Stop
+    from workflows import metrics
     from workflows.chain import PlanRejected, finish_trace, make_plan, plan_input, walk_plan
     from workflows.options import DEFAULT_OPTIONS
 
@@ -98,6 +99,7 @@ class AIRequestWorkflow:
 
     def _answered(self, inp: RequestInput, trace: RoutingTrace, res: AttemptResult) -> RequestResult:
         self._set_audit(inp, res.target, "ok", trace.failovers, trace.latency_ms)
+        metrics.record_request(trace.route, inp.tenant, "ok", trace)
         parts = ""
         if trace.rescues:  # which target produced which part of a rescued stream
             parts = " Stream rescued: " + ", ".join(f"{a.target} wrote {a.streamed_chars} chars"
@@ -109,7 +111,9 @@ class AIRequestWorkflow:
 
     def _failed(self, inp: RequestInput, trace: RoutingTrace, stop: Stop) -> ApplicationError:
         caller_side = stop.status < 500 and stop.status != 429
-        self._set_audit(inp, None, "caller_error" if caller_side else "failed", trace.failovers, trace.latency_ms)
+        outcome = "caller_error" if caller_side else "failed"
+        self._set_audit(inp, None, outcome, trace.failovers, trace.latency_ms)
+        metrics.record_request(trace.route, inp.tenant, outcome, trace)
         workflow.set_current_details(f"**{stop.error_class}** ({stop.status}): {stop.message[:500]}")
         details = RequestFailure(error_class=stop.error_class, message=stop.message, status=stop.status,
                                  retry_after_s=stop.retry_after_s, trace=trace)

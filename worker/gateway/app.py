@@ -20,6 +20,7 @@ from worker.gateway.chat import chat_completions
 from worker.gateway.errors import GatewayError
 from worker.gateway.feedback import post_feedback
 from worker.gateway.health import healthz, readyz
+from worker.gateway.metrics import prometheus_metrics
 from worker.gateway.models import list_models, retrieve_model
 from worker.gateway.openapi import openapi_schema
 from worker.gateway.state import Gateway
@@ -62,7 +63,9 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def build_app(gw: Gateway) -> Starlette:
     """The app serving ``gw``."""
-    app = Starlette(routes=ROUTES, exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error,
+    path = gw.config()[0].metrics.gateway_path
+    routes = [*ROUTES, Route(path, prometheus_metrics, methods=["GET"])]
+    app = Starlette(routes=routes, exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error,
                                                        Exception: _unexpected})
     app.state.gateway = gw
     return app

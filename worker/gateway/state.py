@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 
 from activities.storage.api_keys import ApiKeyStore
 from core.config import ConfigSource, SwitchyardConfig
+from worker import metrics_setup
 from worker.gateway.model_map import ModelMap, build_model_map
 from worker.runtime import Services, build_worker
 from worker.submit import SwitchyardClient
@@ -60,6 +61,10 @@ async def open_gateway(client: Client, configs: ConfigSource, db_url: str, task_
     The database must be migrated (``migrations.runner.upgrade``)."""
     services = Services.open(db_url, configs)
     cfg, _ = configs.current()
+    if cfg.metrics.enabled:
+        metrics_setup.setup_metrics()
+        if services.health is not None:
+            metrics_setup.watch_health(services.health.monitor)
     keys = ApiKeyStore(services.engine, cache_s=cfg.gateway.key_cache_s)
     worker = build_worker(client, services, task_queue, graceful_shutdown_timeout=graceful_shutdown,
                           max_concurrent=cfg.gateway.max_concurrent_requests)
