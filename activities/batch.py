@@ -19,6 +19,7 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import metrics
 from activities.batch_export import export_batch, write_doc
 from activities.storage.batches import BatchNotFound, BatchStore
 from activities.storage.payloads import PayloadStore
@@ -65,6 +66,8 @@ class BatchActivities:
         batch exports to a directory)."""
         texts = [(out, await self._text(out)) for out in inp.outcomes]
         await self._store.record(texts)
+        done = sum(out.status == "done" for out in inp.outcomes)
+        metrics.record_batch_items(done, len(inp.outcomes) - done)
         docs = [(Path(out.export_dir), out.n, text) for out, text in texts
                 if out.export_dir and out.status == "done" and text is not None]
         if docs:

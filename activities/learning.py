@@ -14,6 +14,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import metrics
 from activities.storage.learning_queries import OutcomeAggregator
 from activities.storage.rankings import RankingStore
 from core.config import ConfigSource, SwitchyardConfig, expand_chain
@@ -66,5 +67,14 @@ class LearningActivities:
 
     @activity.defn(name=LEARNING_WRITE_ACTIVITY)
     async def write(self, inp: WriteInput) -> list[Ranking]:
-        """Write each ranking as the next version of its task type; returns them with versions."""
-        return [await self._store.write(r, inp.run_id) for r in inp.rankings]
+        """Write each ranking as the next version of its task type; returns them with versions.
+
+        A ranking whose ranked order differs from the task type's previous one counts in the
+        ``switchyard.learning.rank_changes`` metric."""
+        written = []
+        for r in inp.rankings:
+            before = await self._store.history(r.task_type, limit=1)
+            written.append(await self._store.write(r, inp.run_id))
+            if before and [t.target for t in before[0].ranked()] != [t.target for t in r.ranked()]:
+                metrics.record_rank_change(r.task_type)
+        return written
