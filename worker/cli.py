@@ -1,7 +1,8 @@
 """The ``switchyard`` command line (typer). Thin: each command parses, calls one function, prints.
 
 Commands: ``up``, ``down``, ``status``, ``worker``, ``gateway``, ``keys``, ``submit``, ``simulate``,
-``demo``, ``migrate``, ``setup``, ``config-check``, ``batch``, ``chat``, ``schedule``, ``rankings``.
+``demo``, ``migrate``, ``setup``, ``config-check``, ``batch``, ``chat``, ``schedule``, ``rankings``,
+``health``, ``feedback``, ``cost``.
 Settings come from the environment (``worker/settings.py``); Temporal connection from Temporal's
 environment configuration (``worker/client.py``).
 """
@@ -12,6 +13,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +30,7 @@ from worker.chat_cli import run_chat
 from worker.client import TemporalUnreachable, connect
 from worker.cluster_setup import ensure_search_attributes
 from worker.config_loader import ConfigError, load_config
+from worker.cost_cli import PERIODS, cost_report, period_start, print_report
 from worker.demo import DemoKeysMissing, DemoPortBusy, run_demo
 from worker.gateway.keys_cli import keys_app
 from worker.gateway.server import run_gateway
@@ -248,6 +251,28 @@ def health(once: Annotated[bool, typer.Option("--once", help="Print the table on
         asyncio.run(show_health(_settings(), console, once=once, interval_s=interval))
     except KeyboardInterrupt:
         pass
+
+
+@app.command()
+def cost(period: Annotated[str, typer.Option(help="day | month | all (UTC calendar periods).")] = "month",
+         hours: Annotated[float | None, typer.Option(min=0.0, help="Instead of --period: the last N hours.")] = None,
+         tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None,
+         route: Annotated[str | None, typer.Option(help="Only this route (task type).")] = None,
+         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+         config: ConfigOpt = None) -> None:
+    """Spend per tenant, route and target, with failover's extra cost separated out."""
+    if period not in PERIODS:
+        _fail(f"--period must be one of {', '.join(PERIODS)}, not {period!r}", 2)
+    now = time.time()
+    since = period_start(period, now, hours)
+    try:
+        report = asyncio.run(cost_report(_settings(config), since, now, tenant=tenant, route=route))
+    except ConfigError as e:
+        _fail(str(e), 2)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        print_report(console, report, since, now)
 
 
 @app.command()
