@@ -33,6 +33,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.alerts_config import AlertsConfig
 from core.health.settings import HealthSettings
 from core.metrics_config import MetricsConfig
 
@@ -302,6 +303,7 @@ class SwitchyardConfig(_Strict):
     learning: LearningSettings = Field(default_factory=LearningSettings)
     streams: StreamsConfig = Field(default_factory=StreamsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # core/metrics_config.py
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)  # core/alerts_config.py
 
     def target(self, target_id: str) -> TargetConfig:
         """The target with this id; raises ``KeyError`` if there is none."""

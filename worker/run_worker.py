@@ -15,6 +15,7 @@ import signal
 from datetime import timedelta
 from pathlib import Path
 
+from activities.alerts.evaluator import AlertEvaluator
 from core.metrics_config import MetricsConfig
 from migrations.runner import upgrade
 from worker import metrics_setup
@@ -63,6 +64,7 @@ async def run_worker(settings: Settings, config_path: Path, task_queue: str, *,
     worker = build_worker(client, services, task_queue, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN)
     batch = (build_batch_worker(client, services, batch_task_queue, target_cpu=settings.batch_target_cpu,
                                 graceful_shutdown_timeout=GRACEFUL_SHUTDOWN) if batch_task_queue else None)
+    alerts = asyncio.create_task(AlertEvaluator(services.engine, configs, services.http).run())
     try:
         async with worker, batch or contextlib.nullcontext():
             log.info("worker polling %s (batch queue: %s) with config %s (version %s)", task_queue,
@@ -71,6 +73,7 @@ async def run_worker(settings: Settings, config_path: Path, task_queue: str, *,
                 ready_file.write_text("ready\n")
             await stop.wait()
     finally:
+        alerts.cancel()
         if ready_file is not None:
             ready_file.unlink(missing_ok=True)
         await services.aclose()

@@ -9,11 +9,13 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import activities.storage.api_keys  # noqa: F401 - registers its tables on the shared metadata
+import activities.storage.alert_tables  # noqa: F401 - registers its tables on the shared metadata
+import activities.storage.api_keys  # noqa: F401
 import activities.storage.batch_tables  # noqa: F401
 import activities.storage.conversation_tables  # noqa: F401
 import activities.storage.health_tables  # noqa: F401
 import activities.storage.ranking_tables  # noqa: F401
+import activities.storage.stream_tables  # noqa: F401
 from activities.storage.tables import metadata
 
 
