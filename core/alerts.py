@@ -23,6 +23,9 @@ Against fatigue (sources in ``shared/RESILIENCE.md`` section 6.5):
   with fewer samples never fires;
 - **hysteresis**: firing stops only below the lower ``clear`` threshold, so a value hovering at the
   threshold does not flap;
+- **health as evidence**: once the health layer has a target down or its breaker open, planning
+  stops calling it and its error rate can no longer be measured; ``error_rate`` treats that state
+  as over the threshold until the health layer closes the breaker again;
 - **durations**: the condition must hold ``for_s`` (default 30 s, Prometheus' ``for``) before it
   fires and the clear condition ``resolve_after_s`` (60 s) before it resolves.
 
@@ -100,6 +103,7 @@ class Signal(BaseModel):
     short: WindowStats
     baseline: WindowStats = Field(default_factory=WindowStats)
     baseline_p50_ms: float | None = None
+    down: bool = False  # the health layer has the target down or its breaker open (error_rate only)
 
 
 def value(kind: str, w: WindowStats, s: Signal) -> tuple[float | None, int]:
@@ -137,6 +141,8 @@ def condition(rule: AlertRule, s: Signal) -> tuple[bool, bool, float | None]:
     little traffic to tell: a target nobody calls any more is not an ongoing problem)."""
     lv, ln = value(rule.kind, s.long, s)
     sv, sn = value(rule.kind, s.short, s)
+    if rule.kind == "error_rate" and s.down:  # planning skips it, so its calls stop: health is the evidence
+        return True, False, 1.0 if sv is None else sv
     fire = (lv is not None and sv is not None and ln >= rule.min_samples and sn >= min(rule.min_samples, 5)
             and _over(rule, lv, rule.threshold) and _over(rule, sv, rule.threshold))
     clear = sv is None or sn < min(rule.min_samples, 5) or not _over(rule, sv, rule.clear)

@@ -4,8 +4,9 @@ One :meth:`AlertEvaluator.tick`:
 
 1. take or renew the lease (``alert_lease``, 3 intervals long): only the holder evaluates, so
    several workers never send the same alert twice; a holder that dies is replaced after its lease;
-2. read the windows of every rule (``activities/alerts/signals.py``) and the targets' latency
-   baselines (``health_targets``, the health layer's self-baseline p50);
+2. read the windows of every rule (``activities/alerts/signals.py``), the targets' latency
+   baselines (``health_targets``, the health layer's self-baseline p50) and which targets the
+   health layer has down or open;
 3. step each (rule, subject) state machine (``core.alerts.step``) from its stored state;
 4. store changed states and the firing/resolved events, log each event, and POST it to the
    webhook (Slack's incoming-webhook JSON: ``{"text": ...}``); a webhook failure is logged and the
@@ -67,12 +68,14 @@ class AlertEvaluator:
         if not await self._lease(now):
             return []
         states = await self._states()
-        baselines = {t: v.baseline_p50_ms for t, v in (await HealthStore(self._engine).current()).items()}
+        views = await HealthStore(self._engine).current()
+        baselines = {t: v.baseline_p50_ms for t, v in views.items()}
+        down = {t for t, v in views.items() if v.enforced and (v.state == "down" or v.breaker == "open")}
         events: list[AlertEvent] = []
         changed: list[AlertState] = []
         windows: dict[tuple[str, float, float], dict[str, WindowStats]] = {}
         for name, rule in self.rules().items():
-            signals = await self._signals(rule, now, baselines, windows)
+            signals = await self._signals(rule, now, baselines, windows, down)
             for subject in set(signals) | {s for (r, s) in states if r == name}:
                 st = states.get((name, subject), AlertState(rule=name, subject=subject, since=now))
                 sig = signals.get(subject, Signal(long=WindowStats(), short=WindowStats()))
@@ -97,7 +100,8 @@ class AlertEvaluator:
             await asyncio.sleep(self.config.interval_s)
 
     async def _signals(self, rule: AlertRule, now: float, baselines: dict[str, float | None],
-                       cache: dict[tuple[str, float, float], dict[str, WindowStats]]) -> dict[str, Signal]:
+                       cache: dict[tuple[str, float, float], dict[str, WindowStats]],
+                       down: set[str]) -> dict[str, Signal]:
         per = "target" if rule.kind in TARGET_RULES else "route"
 
         async def window(since: float, until: float) -> dict[str, WindowStats]:
@@ -114,9 +118,11 @@ class AlertEvaluator:
             rule.kind == "latency_spike" and not all(baselines.get(s) for s in set(long) | set(short)))
         if needs_base:
             base = await window(now - rule.long_window_s - rule.baseline_s, now - rule.long_window_s)
+        subjects = set(long) | set(short) | (down if rule.kind == "error_rate" else set())
         return {s: Signal(long=long.get(s, WindowStats()), short=short.get(s, WindowStats()),
-                          baseline=base.get(s, WindowStats()), baseline_p50_ms=baselines.get(s))
-                for s in set(long) | set(short)}
+                          baseline=base.get(s, WindowStats()), baseline_p50_ms=baselines.get(s),
+                          down=rule.kind == "error_rate" and s in down)
+                for s in subjects}
 
     async def _lease(self, now: float) -> bool:
         until = now + 3 * self.config.interval_s

@@ -67,3 +67,13 @@ def test_falling_rule_fires_when_the_hit_rate_drops_against_its_baseline() -> No
         st, ev = step("cache_hit_drop", rule, st, s, now)
         fired += [ev.status] if ev else []
     assert fired == ["firing", "resolved"]
+
+
+def test_a_target_health_has_down_counts_as_over_the_threshold_until_it_recovers() -> None:
+    down = Signal(long=WindowStats(), short=WindowStats(), down=True)  # no calls: planning skips it
+    idle = Signal(long=WindowStats(), short=WindowStats())
+    st, fired = AlertState(rule="error_rate", subject="t"), []
+    for now, s in [(0, down), (30, down), (40, down), (50, idle), (120, idle)]:
+        st, ev = step("error_rate", RULE, st, s, now)
+        fired += [(now, ev.status)] if ev else []
+    assert fired == [(30, "firing"), (120, "resolved")]
