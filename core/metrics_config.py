@@ -15,6 +15,8 @@ class MetricsConfig(BaseModel):
     - ``worker_port``: ``switchyard worker`` serves ``/metrics`` on this port (``null``: none;
       default 9464, the OpenTelemetry Prometheus exporter's registered default port).
     - ``worker_host``: the worker endpoint's bind address (default ``127.0.0.1``).
+    - ``temporal_ui_url``: where the dashboard links each failover's workflow (default the
+      embedded dev server's UI, ``http://127.0.0.1:8233``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -24,3 +26,4 @@ class MetricsConfig(BaseModel):
     require_auth: bool = False
     worker_port: int | None = Field(default=9464, ge=0, le=65535)
     worker_host: str = "127.0.0.1"
+    temporal_ui_url: str = "http://127.0.0.1:8233"

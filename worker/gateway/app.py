@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from worker.gateway.chat import chat_completions
+from worker.gateway.dashboard import dashboard_json, dashboard_page
 from worker.gateway.errors import GatewayError
 from worker.gateway.feedback import post_feedback
 from worker.gateway.health import healthz, readyz
@@ -37,6 +38,8 @@ ROUTES = [
     Route("/v1/models", list_models, methods=["GET"]),
     Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
     Route("/v1/feedback", post_feedback, methods=["POST"]),
+    Route("/dashboard", dashboard_page, methods=["GET"]),
+    Route("/dashboard/data", dashboard_json, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/openapi.json", _openapi, methods=["GET"]),
