@@ -34,6 +34,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.alerts_config import AlertsConfig
+from core.budgets import BudgetRule
 from core.health.settings import HealthSettings
 from core.metrics_config import MetricsConfig
 
@@ -204,7 +205,9 @@ class RouteConfig(_Strict):
     "Global rules": 2-5 s interactive, about 60 s batch). ``deadline_s``: default total budget of a
     request on this route. ``rescue``: what a stream cut after its first token does: ``continue``
     (default) has the next target continue the partial answer in the same client stream
-    (``core/rescue.py``); ``off`` ends the stream with an error event.
+    (``core/rescue.py``); ``off`` ends the stream with an error event. ``cost_aware_failover``:
+    among backups (every position after the first) in the same health state, the cheaper one for
+    this request first (``core/plan.py``).
     """
 
     chain: list[str] = Field(min_length=1)
@@ -216,6 +219,7 @@ class RouteConfig(_Strict):
     learn: LearnMode = "on"
     objective: Objective = Field(default_factory=Objective)
     rescue: RescueMode = "continue"
+    cost_aware_failover: bool = False
 
     @field_validator("learn", mode="before")
     @classmethod
@@ -304,6 +308,7 @@ class SwitchyardConfig(_Strict):
     streams: StreamsConfig = Field(default_factory=StreamsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # core/metrics_config.py
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)  # core/alerts_config.py
+    budgets: list[BudgetRule] = Field(default_factory=list)  # core/budgets.py
 
     def target(self, target_id: str) -> TargetConfig:
         """The target with this id; raises ``KeyError`` if there is none."""

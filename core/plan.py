@@ -40,6 +40,7 @@ class PlanInput(_Model):
     output_cap: int | None = None
     required_capabilities: list[str] = Field(default_factory=list)
     pinned_target: str | None = None
+    prefer_cheaper: bool = False  # a soft budget limit is passed: cheapest healthy targets first
 
 
 class PlanEntry(_Model):
@@ -175,6 +176,8 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
     panic = False
     if health:
         entries, panic = apply_health(entries, health, health_draw)
+    if inp.prefer_cheaper or route.cost_aware_failover:
+        entries = _cheaper_first(cfg, entries, inp, health or {}, backups_only=not inp.prefer_cheaper)
     cp = [_entry(t, cfg.providers[t.provider].protocol, ["content-policy fallback"])
           for entry in route.content_policy_fallback for t in targets_for_entry(cfg, entry)]
     return Plan(route=route_name, entries=entries, content_policy_entries=cp, skipped=skipped,
@@ -182,6 +185,25 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
                 config_version=config_version, rescue=route.rescue,
                 cooldown_ends={k: c.until for k, c in active.items() if k in {e.target for e in fitting}},
                 health_draw=health_draw if health else None, health_panic=panic, ranking=ranking_use)
+
+
+def _cheaper_first(cfg: SwitchyardConfig, entries: list[PlanEntry], inp: PlanInput,
+                   health: Mapping[str, TargetView], *, backups_only: bool) -> list[PlanEntry]:
+    """Stable sort by this request's estimated cost (prompt estimate + output cap at each target's
+    price) within runs of the same health state; ``backups_only`` keeps the first entry first."""
+    head, rest = (entries[:1], entries[1:]) if backups_only else ([], entries)
+    out = 1024 if inp.output_cap is None else inp.output_cap
+
+    def cost(e: PlanEntry) -> float:
+        p = cfg.target(e.target).price
+        return inp.estimated_prompt_tokens * p.input + out * p.output
+
+    state = {"healthy": 0, "degraded": 1, "down": 2}
+    ranked = sorted(rest, key=lambda e: (state.get(health[e.target].state, 0) if e.target in health else 0, cost(e)))
+    for e in ranked:
+        if ranked.index(e) != rest.index(e):
+            e.reasons.append("cheaper first (soft budget)" if not backups_only else "cheaper backup first")
+    return head + ranked
 
 
 def _pin_first(entries: list[PlanEntry], pinned: str | None) -> None:

@@ -45,6 +45,7 @@ class RequestInput(_Model):
     durable_attempts: bool = False
     metadata: dict[str, str] = Field(default_factory=dict)
     stream_shared: bool = False
+    prefer_cheaper: bool = False
 
 
 class AttemptRecord(_Model):

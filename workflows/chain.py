@@ -72,7 +72,8 @@ def plan_input(inp: RequestInput, *, estimated_prompt_tokens: int | None = None)
     tokens = estimate_prompt_tokens(req) if estimated_prompt_tokens is None else estimated_prompt_tokens
     return PlanInput(task_type=inp.task_type, tenant=inp.tenant, origin_region=inp.origin_region,
                      estimated_prompt_tokens=tokens, output_cap=req.output_cap(),
-                     required_capabilities=caps, pinned_target=inp.pinned_target)
+                     required_capabilities=caps, pinned_target=inp.pinned_target,
+                     prefer_cheaper=inp.prefer_cheaper)
 
 
 async def make_plan(pin: PlanInput) -> Plan:

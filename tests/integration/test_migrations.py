@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 import activities.storage.alert_tables  # noqa: F401 - registers its tables on the shared metadata
 import activities.storage.api_keys  # noqa: F401
 import activities.storage.batch_tables  # noqa: F401
+import activities.storage.budget_tables  # noqa: F401
 import activities.storage.conversation_tables  # noqa: F401
 import activities.storage.health_tables  # noqa: F401
 import activities.storage.ranking_tables  # noqa: F401

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from core.request import RequestResult
 from worker.gateway.auth import authenticate
 from worker.gateway.body import parse_chat, read_body
+from worker.gateway.budget import admit, settle_after, settle_now, soft_headers
 from worker.gateway.conversation import conversation_id, run_turn, stream_turn_live
 from worker.gateway.errors import GatewayError, from_failure, key_reused, unavailable
 from worker.gateway.headers import trace_headers
@@ -41,7 +42,17 @@ async def chat_completions(request: Request) -> Response:
     cfg, models = gw.config()
     caller = await authenticate(request, gw, cfg)
     chat = parse_chat(await read_body(request, cfg.gateway.max_body_bytes))
-    greq = build_request(chat, request.headers, caller, cfg, models)
+    greq, budget = await admit(gw, cfg, build_request(chat, request.headers, caller, cfg, models))
+    try:
+        resp = await _answer(gw, greq, started, request)
+    except GatewayError as e:
+        settle_now(gw, budget, e)
+        raise
+    resp.headers.update(soft_headers(budget))
+    return settle_after(gw, budget, resp)
+
+
+async def _answer(gw: Gateway, greq: GatewayRequest, started: float, request: Request) -> Response:
     conv_id = conversation_id(request.headers)
     if greq.stream and gw.services.reader is not None:
         if conv_id:
