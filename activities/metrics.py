@@ -23,6 +23,9 @@ chunk``                                                convention says)
 ``switchyard.target.breaker``               1          switchyard.target, switchyard.breaker
 ``switchyard.target.score``                 1          switchyard.target (1 = perfect, 0 = open)
 ``switchyard.target.in_flight``             {call}     switchyard.target
+``switchyard.cache.lookups``               {lookup}   switchyard.route, switchyard.result
+``switchyard.requests.shed``                {request}  switchyard.route, switchyard.reason,
+                                                       switchyard.priority
 ``switchyard.batch.items``                  {item}     switchyard.status (done | failed)
 ``switchyard.learning.rank_changes``        {change}   switchyard.route
 ==========================================  =========  ===========================================
@@ -64,6 +67,10 @@ _tokens = _meter.create_histogram("gen_ai.client.token.usage", unit="{token}",
 _attempts = _meter.create_counter("switchyard.attempts", unit="{attempt}",
                                   description="Provider calls by target, route and status class (ok or error class).")
 _cost = _meter.create_counter("switchyard.cost", unit="USD", description="Spend on provider calls.")
+_cache = _meter.create_counter("switchyard.cache.lookups", unit="{lookup}",
+                               description="Cache lookups by route and result (hit, miss, stale, bypass).")
+_shed = _meter.create_counter("switchyard.requests.shed", unit="{request}",
+                              description="Requests refused or degraded under overload, by reason and priority.")
 _batch_items = _meter.create_counter("switchyard.batch.items", unit="{item}", description="Batch items finished.")
 _rank_changes = _meter.create_counter("switchyard.learning.rank_changes", unit="{change}",
                                       description="Learning runs that changed a route's chain order.")
@@ -92,6 +99,17 @@ def record_outcome(row: OutcomeRow, *, streamed: bool = False) -> None:
     if row.cost_usd:
         _cost.add(row.cost_usd, {"switchyard.target": row.target, "switchyard.route": row.task_type,
                                  "switchyard.tenant": TENANTS(row.tenant)})
+
+
+def record_cache_lookup(route: str, result: str) -> None:
+    """Count one cache lookup; ``result`` is ``hit``, ``miss``, ``stale`` or ``bypass``."""
+    _cache.add(1, {"switchyard.route": route, "switchyard.result": result})
+
+
+def record_shed(route: str, reason: str, priority: str) -> None:
+    """Count one request shed (refused with 429, served from cache or by a brownout target);
+    ``reason`` names why (``rate_limit``, ``overload``, ``brownout``, ``budget``), ``priority`` its class."""
+    _shed.add(1, {"switchyard.route": route, "switchyard.reason": reason, "switchyard.priority": priority})
 
 
 def record_batch_items(done: int, failed: int) -> None:

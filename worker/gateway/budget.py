@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
+from activities import metrics
 from activities.storage.budget_ledger import Admission, BudgetExceeded, BudgetLedger
 from core.budgets import estimate_usd
 from core.config import SwitchyardConfig, expand_chain
@@ -49,6 +50,7 @@ async def admit(gw: Gateway, cfg: SwitchyardConfig, greq: GatewayRequest) -> tup
     try:
         adm = await BudgetLedger(gw.services.engine).admit(cfg.budgets, values, est, now)
     except BudgetExceeded as e:
+        metrics.record_shed(greq.route, "budget", greq.inp.metadata.get("priority", "normal"))
         raise GatewayError(429, f"Budget exceeded: {e}. It resets at "
                                 f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(e.resets_at))}.",
                            code="budget_exceeded", type_="insufficient_quota",
