@@ -86,7 +86,8 @@ class WindowStats(BaseModel):
     calls: int = 0
     failures: int = 0          # calls whose outcome counts against the target's health
     answers: int = 0           # successful calls
-    flagged: int = 0           # successful calls with quality flags
+    checked: int = 0           # calls whose answer went through the quality checks (a 200 body)
+    flagged: int = 0           # of those, answers with quality flags (returned, or failed over for them)
     p50_ms: float | None = None
     p95_ms: float | None = None
     requests: int = 0
@@ -111,7 +112,7 @@ def value(kind: str, w: WindowStats, s: Signal) -> tuple[float | None, int]:
     if kind == "error_rate":
         return (w.failures / w.calls if w.calls else None), w.calls
     if kind == "quality":
-        return (w.flagged / w.answers if w.answers else None), w.answers
+        return (w.flagged / w.checked if w.checked else None), w.checked
     if kind == "latency_spike":
         base = s.baseline_p50_ms or s.baseline.p50_ms
         if w.p95_ms is None or not base:

@@ -1,6 +1,7 @@
 """Windowed statistics of the alert rules (``core.alerts.WindowStats``), read from the outcome rows.
 
-Per target: calls, failures counting against health, answers, flagged answers, and the p95 latency
+Per target: calls, failures counting against health, answers, checked and flagged answers (an
+answer failed over for its flags counts), and the p95 latency
 of answers (computed here from the window's latencies; windows are minutes, so a few thousand
 rows at most). Per route: requests (distinct request runs), requests that failed over (a call with
 ``seq > 1``), cache hits (calls whose provider is ``cache``) and spend. Counts are SQL aggregates,
@@ -24,9 +25,11 @@ _REQUEST = c.workflow_id + sa.literal("/") + c.run_id
 async def target_stats(engine: AsyncEngine, since: float, until: float) -> dict[str, WindowStats]:
     """``target -> WindowStats`` of the calls recorded in ``[since, until)`` (unix s)."""
     ok = c.status_class == "ok"
+    flagged = c.quality_flags != ""  # an answer failed over for its flags keeps them on its row
     q = (sa.select(c.target, sa.func.count(), sa.func.sum(sa.case((c.counts_against_health, 1), else_=0)),
                    sa.func.sum(sa.case((ok, 1), else_=0)),
-                   sa.func.sum(sa.case((sa.and_(ok, c.quality_flags != ""), 1), else_=0)))
+                   sa.func.sum(sa.case((sa.or_(ok, flagged), 1), else_=0)),
+                   sa.func.sum(sa.case((flagged, 1), else_=0)))
          .where(c.created_at >= since, c.created_at < until, c.provider != CACHE_PROVIDER).group_by(c.target))
     lat = (sa.select(c.target, c.latency_ms)
            .where(c.created_at >= since, c.created_at < until, ok, c.provider != CACHE_PROVIDER))
@@ -35,10 +38,11 @@ async def target_stats(engine: AsyncEngine, since: float, until: float) -> dict[
         latencies: dict[str, list[float]] = {}
         for target, ms in (await conn.execute(lat)).all():
             latencies.setdefault(target, []).append(ms)
-    return {t: WindowStats(calls=n, failures=int(f or 0), answers=int(a or 0), flagged=int(fl or 0),
+    return {t: WindowStats(calls=n, failures=int(f or 0), answers=int(a or 0), checked=int(ch or 0),
+                           flagged=int(fl or 0),
                            p50_ms=percentile(latencies[t], 50) if latencies.get(t) else None,
                            p95_ms=percentile(latencies[t], 95) if latencies.get(t) else None)
-            for t, n, f, a, fl in counts}
+            for t, n, f, a, ch, fl in counts}
 
 
 async def route_stats(engine: AsyncEngine, since: float, until: float) -> dict[str, WindowStats]:
