@@ -16,6 +16,7 @@ Shape (see ``examples/switchyard.yaml``)::
     streams:              {channel: database|redis|off, redis_url, poll_ms, retain_s} (optional)
     admission:            rate limits per key and tenant (core/admission_config.py) (optional);
                           a route's ``overload:`` block sets its load shedding
+    concurrency:          adaptive per-target concurrency limits {mode: off|aimd, ...} (core/concurrency.py)
 
 A chain entry is ``provider/model`` (every region where that model is deployed, nearest first),
 ``provider/model@region`` (exactly that deployment) or ``route:NAME`` (another route's chain,
@@ -36,6 +37,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.admission_config import AdmissionConfig, OverloadConfig
+from core.concurrency import ConcurrencySettings
 from core.health.settings import HealthSettings
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
@@ -305,6 +307,7 @@ class SwitchyardConfig(_Strict):
     learning: LearningSettings = Field(default_factory=LearningSettings)
     streams: StreamsConfig = Field(default_factory=StreamsConfig)
     admission: AdmissionConfig = Field(default_factory=AdmissionConfig)  # rate limits (core/admission_config.py)
+    concurrency: ConcurrencySettings = Field(default_factory=ConcurrencySettings)  # per target (core/concurrency.py)
 
     def target(self, target_id: str) -> TargetConfig:
         """The target with this id; raises ``KeyError`` if there is none."""

@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.attempt import AttemptActivities
+from activities.concurrency import TargetLimiters
 from activities.conversation import ConversationActivities
 from activities.health.service import HealthService
 from activities.learning import LearningActivities
@@ -59,6 +60,7 @@ class Services:
     health: HealthService | None = None
     streams: StreamPublisher | None = None  # the attempts' side of the fast lane (activities/streams/)
     reader: StreamReader | None = None      # this process's readers' side (gateway, SwitchyardClient)
+    limiters: TargetLimiters | None = None  # this process's adaptive per-target limits (activities/concurrency.py)
 
     @classmethod
     def open(cls, db_url: str, configs: ConfigSource) -> Services:
@@ -68,7 +70,8 @@ class Services:
         return cls(engine=engine, http=http, configs=configs, outcomes=OutcomeStore(engine),
                    cooldowns=CooldownStore(engine), payloads=PayloadStore(engine),
                    rankings=RankingCache(RankingStore(engine)), health=HealthService(engine, configs, http),
-                   streams=publisher, reader=reader)
+                   streams=publisher, reader=reader,
+                   limiters=TargetLimiters(lambda: configs.current()[0].concurrency))
 
     async def aclose(self) -> None:
         if self.health is not None:
@@ -110,7 +113,7 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
     learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine))
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes, health=health,
-                                 streams=services.streams)
+                                 streams=services.streams, limiters=services.limiters)
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,

@@ -88,7 +88,8 @@ class AIRequestWorkflow:
                            request=inp.request, task_type=plan.route, tenant=inp.tenant,
                            timeout_s=entry.timeout_s, caller_budget_s=remaining,
                            max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1,
-                           stream=bool(inp.request.stream), stream_shared=inp.stream_shared, rescue=rescue)
+                           stream=bool(inp.request.stream), stream_shared=inp.stream_shared, rescue=rescue,
+                           priority=inp.priority)
         opts = DEFAULT_OPTIONS.attempt(entry, plan.retries + 1, remaining)
         if inp.durable_attempts:
             return await workflow.execute_activity(ATTEMPT_ACTIVITY, arg, result_type=AttemptResult,

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from core.admission_config import AdmissionConfig, OverloadConfig
+from core.concurrency import AimdState, ConcurrencySettings, admits, update
 from core.priority import InvalidPriority, parse_priority, priority_name
 from core.ratelimit import BucketSpec, BucketState, charge, duration_text, refill, reset_s, take_all
 
@@ -74,3 +75,25 @@ def test_tenant_entries_override_the_default_tenant_limits_field_by_field() -> N
     assert cfg.tenant_limits("acme").tokens_per_min == 5000
     assert cfg.tenant_limits("other").requests_per_min == 100
     assert cfg.tier("acme") == "high" and cfg.tier("other") is None
+
+
+def test_aimd_backs_off_on_a_drop_or_a_slow_call_and_grows_only_when_used() -> None:
+    s = ConcurrencySettings(mode="aimd", initial_limit=20, min_limit=2, max_limit=22, latency_tolerance=2.0,
+                            baseline_window=10)
+    st = AimdState(limit=20)
+    st = update(st, s, in_flight=10, dropped=False, latency_ms=1000)  # used at half the limit: +1
+    assert st.limit == 21 and st.baseline_ms == 1000
+    assert update(st, s, in_flight=3, dropped=False, latency_ms=1000).limit == 21  # idle limit not raised
+    assert update(st, s, in_flight=15, dropped=True, latency_ms=None).limit == pytest.approx(18.9)
+    slow = update(st, s, in_flight=15, dropped=False, latency_ms=2500)  # > 2x the 1,000 ms baseline
+    assert slow.limit == pytest.approx(18.9) and slow.baseline_ms == pytest.approx(1150)
+    assert update(AimdState(limit=22), s, in_flight=22, dropped=False, latency_ms=900).limit == 22  # max
+    assert update(AimdState(limit=2), s, in_flight=2, dropped=True, latency_ms=None).limit == 2  # min
+
+
+def test_limits_admit_by_priority_share_and_always_one_call() -> None:
+    assert admits(limit=4, in_flight=3, share=1.0) and not admits(limit=4, in_flight=4, share=1.0)
+    assert not admits(limit=4, in_flight=1, share=0.25)
+    assert admits(limit=2, in_flight=0, share=0.25)  # batch still gets one call at a time
+    with pytest.raises(ValidationError, match="min_limit <= initial_limit"):
+        ConcurrencySettings(min_limit=30, initial_limit=20)

@@ -1,0 +1,48 @@
+"""Adaptive per-target concurrency limits on the real stack: a target at its limit is not called;
+the attempt fails over at once (``Overloaded``, "not called" in the trace), and lower priorities
+get a smaller share of the limit, so batch traffic yields to interactive requests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.gateway.conftest import PRIMARY, chat, gateway_under_test
+
+FIXED = {"mode": "aimd", "initial_limit": 4, "min_limit": 4, "max_limit": 4}  # a fixed limit of 4 calls
+
+
+async def _burst(gut, priority: str, n: int) -> list[Any]:  # type: ignore[no-untyped-def]
+    return await asyncio.gather(*(gut.http.post("/v1/chat/completions", json=chat(),
+                                                headers={"x-switchyard-priority": priority}) for _ in range(n)))
+
+
+@pytest.mark.timeout(120)
+async def test_a_target_at_its_limit_is_skipped_without_a_call(temporal_env, db_url, sim) -> None:
+    async with gateway_under_test(temporal_env.client, sim, db_url, config={"concurrency": FIXED}) as gut:
+        await gut.fault(PRIMARY, latency_ms=1500)
+        answers = await _burst(gut, "critical", 10)
+        await gut.fault(PRIMARY, reset=True)
+        primary_calls = gut.sim_calls(PRIMARY)
+        limit, in_flight = gut.gw.services.limiters.limit(PRIMARY)
+    assert [r.status_code for r in answers] == [200] * 10
+    on_primary = [r for r in answers if r.headers["x-switchyard-target"] == PRIMARY]
+    assert len(on_primary) == primary_calls == 4  # the limit; the rest never reached the primary
+    moved = [r for r in answers if r.headers["x-switchyard-target"] != PRIMARY]
+    assert all(int(r.headers["x-switchyard-failovers"]) >= 1 for r in moved)
+    per_target = {r.headers["x-switchyard-target"] for r in answers}
+    assert all(gut.sim_calls(t) <= 4 for t in per_target)  # every target has its own limit of 4
+    assert (limit, in_flight) == (4, 0)
+
+
+@pytest.mark.timeout(120)
+async def test_batch_priority_gets_only_its_share_of_a_target(temporal_env, db_url, sim) -> None:
+    async with gateway_under_test(temporal_env.client, sim, db_url, config={"concurrency": FIXED}) as gut:
+        await gut.fault(PRIMARY, latency_ms=1500)
+        answers = await _burst(gut, "batch", 4)
+        await gut.fault(PRIMARY, reset=True)
+        primary_calls = gut.sim_calls(PRIMARY)
+    assert [r.status_code for r in answers] == [200] * 4
+    assert primary_calls == 1  # batch may use 25% of the limit of 4
