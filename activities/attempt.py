@@ -41,6 +41,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.concurrency import NO_LIMIT, Permit, TargetLimiters
+from activities.failover_budgets import FailoverBudgets
 from activities.health.monitor import HealthMonitor
 from activities.providers.base import AdapterResult, ProviderCall, ProviderError
 from activities.providers.registry import adapter_for
@@ -98,7 +99,7 @@ class AttemptActivities:
                  cooldowns: CooldownStore, payloads: PayloadStore, *, env: Mapping[str, str] | None = None,
                  clock=time.time, inline_limit_bytes: int = INLINE_LIMIT_BYTES,
                  health: HealthMonitor | None = None, streams: StreamPublisher | None = None,
-                 limiters: TargetLimiters | None = None) -> None:
+                 limiters: TargetLimiters | None = None, budgets: FailoverBudgets | None = None) -> None:
         self._configs = configs
         self._http = http
         self._outcomes = outcomes
@@ -110,6 +111,7 @@ class AttemptActivities:
         self._health = health
         self._streams = streams
         self._limiters = limiters
+        self._budgets = budgets
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def attempt(self, inp: AttemptInput) -> AttemptResult:
@@ -128,6 +130,8 @@ class AttemptActivities:
                 raise await self._failed(t, err, span)
             call = ProviderCall(t.target, provider, key, _with_task_type(inp.request, inp.task_type),
                                 min(inp.timeout_s, inp.caller_budget_s))
+            if self._budgets is not None and not self._budgets.admit(inp, t.try_no):
+                raise self._over_budget(t)
             permit = await self._acquire(t)
             with self._in_flight(t.target.id, call.timeout_s):
                 try:
@@ -144,6 +148,16 @@ class AttemptActivities:
                     raise
                 permit.done(None, t.latency_ms())
                 return res
+
+    def _over_budget(self, t: _Try) -> ApplicationError:
+        """The route's failover budget is spent: the request ends here, not on the next target."""
+        msg = (f"not called: the failover budget of route {t.inp.task_type!r} is exhausted (failovers after "
+               f"overload errors are limited to a share of requests so overload does not multiply traffic); "
+               f"the previous target failed with {t.inp.failover_after}")
+        details = AttemptFailure(target=t.target.id, error_class=ErrorClass.FAILOVER_BUDGET.value, message=msg,
+                                 try_no=t.try_no)
+        return ApplicationError(msg, details.model_dump(mode="json"), type=ErrorClass.FAILOVER_BUDGET.value,
+                                non_retryable=True, category=ApplicationErrorCategory.BENIGN)
 
     async def _acquire(self, t: _Try) -> Permit:
         """A place under the target's adaptive concurrency limit (``activities/concurrency.py``);

@@ -23,6 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.failover_budget import FailoverBudgetSettings
+
 #: Error classes that count as a drop (the provider said it is overloaded, or the call timed out).
 DROP_CLASSES = frozenset({"RateLimited", "Overloaded", "Timeout"})
 
@@ -30,7 +32,9 @@ DROP_CLASSES = frozenset({"RateLimited", "Overloaded", "Timeout"})
 class ConcurrencySettings(BaseModel):
     """The ``concurrency`` block of the config: ``mode`` ``off`` (default) or ``aimd``; the
     AIMD parameters above (limits in concurrent calls per target per worker process; latency
-    tolerance as a multiple of the baseline; ``baseline_window`` in samples)."""
+    tolerance as a multiple of the baseline; ``baseline_window`` in samples);
+    ``failover_budget``: the per-route failover budget (``core/failover_budget.py``; works with
+    ``mode: off`` too)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -41,6 +45,7 @@ class ConcurrencySettings(BaseModel):
     backoff_ratio: float = Field(default=0.9, ge=0.5, le=1.0)
     latency_tolerance: float = Field(default=2.0, gt=1.0)
     baseline_window: int = Field(default=600, ge=1)
+    failover_budget: FailoverBudgetSettings = Field(default_factory=FailoverBudgetSettings)
 
     @field_validator("mode", mode="before")
     @classmethod

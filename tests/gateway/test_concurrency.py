@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.gateway.conftest import PRIMARY, chat, gateway_under_test
+from tests.configs import sim_config_dict
+from tests.gateway.conftest import PRIMARY, SECOND, chat, gateway_under_test
 
 FIXED = {"mode": "aimd", "initial_limit": 4, "min_limit": 4, "max_limit": 4}  # a fixed limit of 4 calls
 
@@ -46,3 +47,24 @@ async def test_batch_priority_gets_only_its_share_of_a_target(temporal_env, db_u
         primary_calls = gut.sim_calls(PRIMARY)
     assert [r.status_code for r in answers] == [200] * 4
     assert primary_calls == 1  # batch may use 25% of the limit of 4
+
+
+@pytest.mark.timeout(120)
+async def test_failover_budget_stops_overload_from_multiplying_traffic(temporal_env, db_url, sim) -> None:
+    routes = sim_config_dict("http://unused")["routes"]
+    routes["support_reply"] = {**routes["support_reply"], "retries": 0}
+    config = {"routes": routes, "concurrency": {"failover_budget": {"ratio": 0.2, "floor_per_s": 0}}}
+    async with gateway_under_test(temporal_env.client, sim, db_url, config=config) as gut:
+        # a hosted 503 is Overloaded; retry-after 0 so the target is not cooled down (planning would skip it)
+        await gut.fault(PRIMARY, error_rate=1.0,
+                        errors=[{"status": 503, "share": 1.0, "headers": {"retry-after": "0"}}])
+        # five requests: after that the health layer starts moving traffic off the failing primary
+        answers = [await gut.http.post("/v1/chat/completions", json=chat()) for _ in range(5)]
+        await gut.fault(PRIMARY, reset=True)
+        second_calls = gut.sim_calls(SECOND)
+    assert [r.status_code for r in answers] == [503] * 4 + [200]  # 0.2 failovers per request
+    assert second_calls == 1  # without the budget: 5
+    refused = answers[0]
+    assert refused.headers["retry-after"] == "1"
+    assert "failover budget of route 'support_reply' is exhausted" in refused.json()["error"]["message"]
+    assert "Overloaded" in refused.json()["error"]["message"]

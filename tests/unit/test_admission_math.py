@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from core.admission_config import AdmissionConfig, OverloadConfig
 from core.concurrency import AimdState, ConcurrencySettings, admits, update
+from core.failover_budget import FailoverBudget, FailoverBudgetSettings
 from core.priority import InvalidPriority, parse_priority, priority_name
 from core.ratelimit import BucketSpec, BucketState, charge, duration_text, refill, reset_s, take_all
 
@@ -97,3 +98,20 @@ def test_limits_admit_by_priority_share_and_always_one_call() -> None:
     assert admits(limit=2, in_flight=0, share=0.25)  # batch still gets one call at a time
     with pytest.raises(ValidationError, match="min_limit <= initial_limit"):
         ConcurrencySettings(min_limit=30, initial_limit=20)
+
+
+def test_failover_budget_allows_a_share_of_requests_plus_a_floor() -> None:
+    s = FailoverBudgetSettings(ratio=0.25, max_balance=2, floor_per_s=0)
+    b = FailoverBudget()
+    allowed = []
+    for _ in range(8):
+        b.on_request(s)
+        allowed.append(b.try_failover(s, now=0.0))
+    assert allowed == [False, False, False, True] * 2  # one failover per four requests
+    for _ in range(20):
+        b.on_request(s)
+    assert b.balance == 2  # savings are capped
+    floor = FailoverBudgetSettings(ratio=0.01, floor_per_s=1.0)
+    fb = FailoverBudget()
+    assert fb.try_failover(floor, now=100.0) and not fb.try_failover(floor, now=100.5)
+    assert fb.try_failover(floor, now=101.5)  # one per second from the floor
