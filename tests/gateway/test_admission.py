@@ -131,3 +131,12 @@ async def test_brownout_moves_shed_requests_to_the_cheaper_route(temporal_env, d
     assert "x-switchyard-brownout" not in answers[-1].headers  # critical keeps the primary route
     moved = [i for i in gut.started if i.task_type == "support_cheap"]
     assert len(moved) == len(browned) and all(i.metadata["brownout_from"] == "support_reply" for i in moved)
+
+
+async def test_priority_names_and_the_tenant_tier_set_the_temporal_priority(temporal_env, db_url, sim) -> None:
+    config = {"admission": {"tenants": {"gold": {"tier": "high"}}}}
+    async with gateway_under_test(temporal_env.client, sim, db_url, config=config) as gut:
+        for headers in ({"x-switchyard-priority": "critical"}, {"x-switchyard-tenant": "gold"},
+                        {"x-switchyard-tenant": "gold", "x-switchyard-priority": "batch"}, {}):
+            assert (await gut.http.post("/v1/chat/completions", json=chat(), headers=headers)).status_code == 200
+    assert [i.priority for i in gut.started] == [1, 2, 5, None]
