@@ -68,3 +68,30 @@ async def test_failover_budget_stops_overload_from_multiplying_traffic(temporal_
     assert refused.headers["retry-after"] == "1"
     assert "failover budget of route 'support_reply' is exhausted" in refused.json()["error"]["message"]
     assert "Overloaded" in refused.json()["error"]["message"]
+
+
+@pytest.mark.timeout(120)
+async def test_a_chain_whose_targets_are_all_at_their_limit_sheds_at_the_door(temporal_env, db_url, sim) -> None:
+    local = "openai/local-llama-3.1-8b@local"
+    routes = sim_config_dict("http://unused")["routes"]
+    routes["solo"] = {"chain": ["openai/local-llama-3.1-8b"], "retries": 0, "overload": {"max_in_flight": 100}}
+    config = {"routes": routes, "concurrency": {"mode": "aimd", "initial_limit": 2, "min_limit": 2, "max_limit": 2}}
+    headers = {"x-switchyard-task-type": "solo"}
+    async with gateway_under_test(temporal_env.client, sim, db_url, config=config) as gut:
+        await gut.fault(local, latency_ms=2000)
+        running = [asyncio.create_task(gut.http.post("/v1/chat/completions", json=chat(),
+                                                     headers={**headers, "x-switchyard-priority": "critical"}))
+                   for _ in range(2)]
+        limiters = gut.gw.services.limiters
+        for _ in range(200):  # until both calls hold the target's two slots
+            if limiters.limit(local)[1] == 2:
+                break
+            await asyncio.sleep(0.01)
+        started_before = len(gut.started)
+        shed = await gut.http.post("/v1/chat/completions", json=chat(),
+                                   headers={**headers, "x-switchyard-priority": "high"})
+        first = await asyncio.gather(*running)
+        await gut.fault(local, reset=True)
+    assert [r.status_code for r in first] == [200, 200]
+    assert shed.status_code == 429 and shed.headers["x-switchyard-shed"].startswith("429; priority=high; route=solo")
+    assert len(gut.started) == started_before  # refused before any workflow

@@ -3,8 +3,11 @@
 Each route with an ``overload`` block (``core/admission_config.py``) has an in-flight count in
 this process. :meth:`Shedder.enter` admits a request of priority P while fewer than
 ``max_in_flight * shares[P]`` of the route's requests are in flight, so under overload the lowest
-priority is shed first and ``critical`` may fill the whole limit. A request over its share is, in
-order: answered by the **cache hook** when one is installed and has an answer
+priority is shed first and ``critical`` may fill the whole limit. The route also counts as full
+for every priority below ``critical`` when **every target of its chain is at its adaptive
+concurrency limit** in this process (``activities/concurrency.py``): such a request could only
+end in a 503 after its workflow started, so it is shed (or browned out) at the door instead.
+A request over its share is, in order: answered by the **cache hook** when one is installed and has an answer
 (:attr:`Shedder.serve_from_cache`, for the cache to plug into), moved to the route's
 ``brownout_route`` when that route has room for it (``x-switchyard-brownout: <route> -> <brownout>``),
 else refused at once with 429, ``Retry-After`` and ``x-switchyard-shed`` (nothing waits in a
@@ -22,7 +25,8 @@ from dataclasses import dataclass, replace
 from opentelemetry import trace
 from starlette.responses import Response
 
-from core.config import SwitchyardConfig
+from activities.concurrency import TargetLimiters
+from core.config import SwitchyardConfig, expand_chain
 from core.priority import KEYS, priority_name
 from worker.gateway.errors import GatewayError
 from worker.gateway.inputs import GatewayRequest
@@ -57,14 +61,27 @@ class Slot:
 class Shedder:
     """In-flight counts per route and the shedding decision (see module docstring)."""
 
-    def __init__(self, serve_from_cache: CacheHook | None = None) -> None:
+    def __init__(self, serve_from_cache: CacheHook | None = None,
+                 limiters: TargetLimiters | None = None) -> None:
         self.in_flight: dict[str, int] = {}
+        self.limiters = limiters
         self.serve_from_cache = serve_from_cache
         self.shed_count: dict[str, int] = {}  # priority name -> requests refused, for benches and tests
 
     def _fits(self, cfg: SwitchyardConfig, route: str, priority: int) -> bool:
         overload = cfg.routes[route].overload
-        return overload is None or self.in_flight.get(route, 0) < overload.capacity(priority)
+        if overload is None:
+            return True
+        if priority > KEYS["critical"] and self._saturated(cfg, route):
+            return False
+        return self.in_flight.get(route, 0) < overload.capacity(priority)
+
+    def _saturated(self, cfg: SwitchyardConfig, route: str) -> bool:
+        """Every target of the route's chain is at its adaptive concurrency limit here."""
+        if self.limiters is None or cfg.concurrency.mode == "off":
+            return False
+        targets = [t.id for group in expand_chain(cfg, route) for t in group]
+        return bool(targets) and all(n >= limit for limit, n in map(self.limiters.limit, targets))
 
     def _hold(self, route: str, headers: dict[str, str]) -> Slot:
         self.in_flight[route] = self.in_flight.get(route, 0) + 1

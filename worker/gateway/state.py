@@ -75,7 +75,8 @@ async def open_gateway(client: Client, configs: ConfigSource, db_url: str, task_
         async with worker:
             yield Gateway(sy=SwitchyardClient(client, task_queue, services.payloads, services.reader),
                           configs=configs, keys=keys,
-                          services=services, worker=worker, limiter=limiter)
+                          services=services, worker=worker, limiter=limiter,
+                          shedder=Shedder(limiters=services.limiters))
     finally:
         await limiter.aclose()
         await services.aclose()
