@@ -140,3 +140,22 @@ async def test_priority_names_and_the_tenant_tier_set_the_temporal_priority(temp
                         {"x-switchyard-tenant": "gold", "x-switchyard-priority": "batch"}, {}):
             assert (await gut.http.post("/v1/chat/completions", json=chat(), headers=headers)).status_code == 200
     assert [i.priority for i in gut.started] == [1, 2, 5, None]
+
+
+@pytest.mark.timeout(60)
+async def test_a_live_stream_counts_in_flight_and_releases_its_slot(temporal_env, db_url, sim) -> None:
+    config = _routes(max_in_flight=10)
+    async with gateway_under_test(temporal_env.client, sim, db_url, config=config) as gut:
+        await gut.fault(PRIMARY, tokens_per_s=40)  # ~1 s of streaming
+        shedder = gut.gw.shedder
+        task = asyncio.create_task(gut.http.post("/v1/chat/completions", json=chat(stream=True),
+                                                 headers={"x-switchyard-priority": "low"}))
+        seen = set()
+        while not task.done():
+            seen.add(shedder.in_flight.get("support_reply", 0))
+            await asyncio.sleep(0.01)
+        r = await task
+        await gut.fault(PRIMARY, reset=True)
+    assert r.status_code == 200 and r.headers["x-switchyard-priority"] == "low"
+    assert r.text.rstrip().endswith("data: [DONE]")
+    assert 1 in seen and shedder.in_flight["support_reply"] == 0
