@@ -41,6 +41,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities import metrics
+from activities.concurrency import NO_LIMIT, Permit, TargetLimiters
+from activities.failover_budgets import FailoverBudgets
 from activities.health.monitor import HealthMonitor
 from activities.providers.base import AdapterResult, ProviderCall, ProviderError
 from activities.providers.registry import adapter_for
@@ -56,6 +58,7 @@ from core.config import ConfigSource, SwitchyardConfig, TargetConfig
 from core.errors import POLICIES, ErrorClass
 from core.health.settings import HealthSettings
 from core.names import ATTEMPT_ACTIVITY
+from core.priority import priority_name
 from core.quality import check_answer
 from core.quality_flags import INVALID_JSON
 from core.rescue import continuation_request
@@ -63,6 +66,15 @@ from core.tokens import estimate_prompt_tokens
 from core.usage import cost_usd
 
 _tracer = trace.get_tracer("switchyard.attempt")
+
+
+def _priority(inp: AttemptInput) -> int | None:
+    """The request's Temporal priority key: the input's (local activities carry no priority in
+    their info), else the running activity's (inherited from its workflow), or ``None``."""
+    if inp.priority is not None:
+        return inp.priority
+    prio = activity.info().priority
+    return prio.priority_key if prio is not None else None
 
 
 @dataclass
@@ -87,7 +99,8 @@ class AttemptActivities:
     def __init__(self, configs: ConfigSource, http: httpx.AsyncClient, outcomes: OutcomeStore,
                  cooldowns: CooldownStore, payloads: PayloadStore, *, env: Mapping[str, str] | None = None,
                  clock=time.time, inline_limit_bytes: int = INLINE_LIMIT_BYTES,
-                 health: HealthMonitor | None = None, streams: StreamPublisher | None = None) -> None:
+                 health: HealthMonitor | None = None, streams: StreamPublisher | None = None,
+                 limiters: TargetLimiters | None = None, budgets: FailoverBudgets | None = None) -> None:
         self._configs = configs
         self._http = http
         self._outcomes = outcomes
@@ -98,6 +111,8 @@ class AttemptActivities:
         self._inline_limit = inline_limit_bytes
         self._health = health
         self._streams = streams
+        self._limiters = limiters
+        self._budgets = budgets
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def attempt(self, inp: AttemptInput) -> AttemptResult:
@@ -116,12 +131,53 @@ class AttemptActivities:
                 raise await self._failed(t, err, span)
             call = ProviderCall(t.target, provider, key, _with_task_type(inp.request, inp.task_type),
                                 min(inp.timeout_s, inp.caller_budget_s))
+            if self._budgets is not None and not self._budgets.admit(inp, t.try_no):
+                raise self._over_budget(t)
+            permit = await self._acquire(t)
             with self._in_flight(t.target.id, call.timeout_s):
                 try:
-                    return await self._call(t, call, provider.protocol, span)
+                    res = await self._call(t, call, provider.protocol, span)
+                except ApplicationError as e:
+                    permit.done(e.type, None)
+                    raise
                 except asyncio.CancelledError:
+                    permit.done("Cancelled", None)
                     await asyncio.shield(self._record_cancelled(t))
                     raise
+                except BaseException:
+                    permit.done("Error", None)
+                    raise
+                permit.done(None, t.latency_ms())
+                return res
+
+    def _over_budget(self, t: _Try) -> ApplicationError:
+        """The route's failover budget is spent: the request ends here, not on the next target."""
+        msg = (f"not called: the failover budget of route {t.inp.task_type!r} is exhausted (failovers after "
+               f"overload errors are limited to a share of requests so overload does not multiply traffic); "
+               f"the previous target failed with {t.inp.failover_after}")
+        details = AttemptFailure(target=t.target.id, error_class=ErrorClass.FAILOVER_BUDGET.value, message=msg,
+                                 try_no=t.try_no)
+        return ApplicationError(msg, details.model_dump(mode="json"), type=ErrorClass.FAILOVER_BUDGET.value,
+                                non_retryable=True, category=ApplicationErrorCategory.BENIGN)
+
+    async def _acquire(self, t: _Try) -> Permit:
+        """A place under the target's adaptive concurrency limit (``activities/concurrency.py``);
+        at the limit, an ``Overloaded`` failure raised without calling the provider, recorded in
+        the trace only (no outcome row: the limit is ours, not the target's health)."""
+        permit = self._limiters.acquire(t.target.id, _priority(t.inp)) if self._limiters else NO_LIMIT
+        if permit is not None:
+            return permit
+        assert self._limiters is not None
+        limit, n = self._limiters.limit(t.target.id)
+        msg = (f"not called: {t.target.id} is at its adaptive concurrency limit in this worker "
+               f"({n} in flight, limit {limit:.1f} for priority {priority_name(_priority(t.inp))})")
+        earlier = (await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no, t.inp.run_id)
+                   if t.try_no > 1 else [])
+        details = AttemptFailure(target=t.target.id, error_class=ErrorClass.OVERLOADED.value, message=msg,
+                                 try_no=t.try_no, earlier_tries=earlier)
+        raise ApplicationError(f"{t.target.id}: {msg}", details.model_dump(mode="json"),
+                               type=ErrorClass.OVERLOADED.value, non_retryable=True,
+                               category=ApplicationErrorCategory.BENIGN)
 
     async def _call(self, t: _Try, call: ProviderCall, protocol: str, span: trace.Span) -> AttemptResult:
         """The provider call: streamed when the caller streams, else one whole-answer call."""

@@ -49,6 +49,10 @@ class AttemptInput(_Model):
     and publish the deltas for a reader (``activities/streams/``) under ``stream_id()``; ``stream_shared``: publish to
     the shared channel even when a reader is in this process (a resumable stream, several
     replicas). ``rescue``: the partial answer already sent to the client; this attempt continues it.
+    ``priority``: the request's Temporal priority key (1..5, ``core/priority.py``; ``None``:
+    normal), the share of a target's adaptive concurrency limit it may use. ``failover_after``:
+    the error class of the failure that moved the walk to this target (``None`` on the first
+    target), for the route's failover budget (``core/failover_budget.py``).
     """
 
     workflow_id: str
@@ -66,6 +70,8 @@ class AttemptInput(_Model):
     stream_key: str | None = None
     stream_shared: bool = False
     rescue: Partial | None = None
+    priority: int | None = Field(default=None, ge=1, le=5)
+    failover_after: str | None = None
 
     def stream_id(self) -> str:
         """The key the deltas are published under: ``stream_key``, else the workflow id."""

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.chat import ChatRequest, ChatResponse
 from core.ids import safe_key
+from core.priority import KEYS
 from core.request import AttemptRecord
 
 BATCH_WORKFLOW = "BatchWorkflow"
@@ -33,8 +34,9 @@ RECORD_ACTIVITY = "switchyard.batch.record"
 FINISH_ACTIVITY = "switchyard.batch.finish"
 
 #: Temporal priority of batch workflows and their children (1 highest .. 5 lowest; interactive
-#: requests use the default, 3), so batch work yields when a queue is backlogged.
-BATCH_PRIORITY = 4
+#: requests use the default, 3): ``batch`` in ``core/priority.py``, the lowest, so batch work yields
+#: when a queue is backlogged and gets the smallest share of a target's concurrency limit.
+BATCH_PRIORITY = KEYS["batch"]
 
 #: Items started per run before continue-as-new. Measured on the dev server: ~8.4 history events
 #: and ~12 KB of history (JSON) per item, so a run stays near 2,500 events / 4 MB, under the

@@ -14,6 +14,9 @@ Shape (see ``examples/switchyard.yaml``)::
     learning:             {period_s, window_periods, discount, memory, ...} (optional)
     gateway:              {auth: required|off, host, port, max_body_bytes, key_cache_s} (optional)
     streams:              {channel: database|redis|off, redis_url, poll_ms, retain_s} (optional)
+    admission:            rate limits per key and tenant (core/admission_config.py) (optional);
+                          a route's ``overload:`` block sets its load shedding
+    concurrency:          adaptive per-target concurrency limits {mode: off|aimd, ...} (core/concurrency.py)
 
 A chain entry is ``provider/model`` (every region where that model is deployed, nearest first),
 ``provider/model@region`` (exactly that deployment) or ``route:NAME`` (another route's chain,
@@ -33,8 +36,10 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.admission_config import AdmissionConfig, OverloadConfig
 from core.alerts_config import AlertsConfig
 from core.budgets import BudgetRule
+from core.concurrency import ConcurrencySettings
 from core.health.settings import HealthSettings
 from core.metrics_config import MetricsConfig
 
@@ -220,6 +225,7 @@ class RouteConfig(_Strict):
     objective: Objective = Field(default_factory=Objective)
     rescue: RescueMode = "continue"
     cost_aware_failover: bool = False
+    overload: OverloadConfig | None = None  # load shedding (core/admission_config.py)
 
     @field_validator("learn", mode="before")
     @classmethod
@@ -309,6 +315,8 @@ class SwitchyardConfig(_Strict):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # core/metrics_config.py
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)  # core/alerts_config.py
     budgets: list[BudgetRule] = Field(default_factory=list)  # core/budgets.py
+    admission: AdmissionConfig = Field(default_factory=AdmissionConfig)  # rate limits (core/admission_config.py)
+    concurrency: ConcurrencySettings = Field(default_factory=ConcurrencySettings)  # per target (core/concurrency.py)
 
     def target(self, target_id: str) -> TargetConfig:
         """The target with this id; raises ``KeyError`` if there is none."""
@@ -363,9 +371,22 @@ def validate_config(cfg: SwitchyardConfig) -> list[ConfigProblem]:
         if route.objective.pinned_primary and not targets_for_entry(cfg, route.objective.pinned_primary):
             problems.append(ConfigProblem(path=f"routes.{rname}.objective.pinned_primary",
                                           message=f"no target matches {route.objective.pinned_primary!r}"))
+        problems.extend(_check_overload(cfg, rname, route))
     if cfg.default_route is not None and cfg.default_route not in cfg.routes:
         problems.append(ConfigProblem(path="default_route", message=f"unknown route {cfg.default_route!r}"))
     return problems
+
+
+def _check_overload(cfg: SwitchyardConfig, rname: str, route: RouteConfig) -> list[ConfigProblem]:
+    brownout = route.overload.brownout_route if route.overload else None
+    if brownout is None:
+        return []
+    path = f"routes.{rname}.overload.brownout_route"
+    if brownout not in cfg.routes:
+        return [ConfigProblem(path=path, message=f"unknown route {brownout!r}")]
+    if brownout == rname:
+        return [ConfigProblem(path=path, message="a route cannot brown out to itself")]
+    return []
 
 
 def _check_entry(cfg: SwitchyardConfig, path: str, entry: str) -> list[ConfigProblem]:

@@ -51,6 +51,8 @@ class ErrorClass(StrEnum):
     MALFORMED_RESPONSE = "MalformedResponse"    # row 22: unparseable body, 200 with nothing usable
     CALLER_DEADLINE = "CallerDeadline"          # the caller's own deadline expired
     CALLER_CANCELLED = "CallerCancelled"        # the caller went away (a streaming client disconnected)
+    FAILOVER_BUDGET = "FailoverBudgetExhausted"  # overload failovers above the route's budget: stop, do
+                                                # not multiply traffic (core/failover_budget.py)
 
 
 class Action(StrEnum):
@@ -104,6 +106,7 @@ POLICIES: dict[ErrorClass, Policy] = {
     ErrorClass.MALFORMED_RESPONSE: Policy(_F, True, True),
     ErrorClass.CALLER_DEADLINE: Policy(Action.RETURN_TO_CALLER, False, False),
     ErrorClass.CALLER_CANCELLED: Policy(Action.RETURN_TO_CALLER, False, False),
+    ErrorClass.FAILOVER_BUDGET: Policy(Action.RETURN_TO_CALLER, False, False),
 }
 
 
@@ -131,4 +134,5 @@ CALLER_STATUS: dict[ErrorClass, int] = {
     ErrorClass.RATE_LIMITED: 429,
     ErrorClass.CALLER_DEADLINE: 504,
     ErrorClass.CALLER_CANCELLED: 499,  # nginx's "client closed request": nobody reads the answer
+    ErrorClass.FAILOVER_BUDGET: 503,  # we are overloaded: the SDKs retry 503 after Retry-After
 }

@@ -37,7 +37,8 @@ def build_batch_worker(client: Client, services: Services, task_queue: str, *,
     supplier), so a batch yields the CPU to interactive requests on the same machine."""
     planning = PlanningActivities(services.configs, services.cooldowns)
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
-                                 services.payloads, inline_limit_bytes=inline_limit_bytes)
+                                 services.payloads, inline_limit_bytes=inline_limit_bytes,
+                                 limiters=services.limiters, budgets=services.budgets)
     batch = BatchActivities(BatchStore(services.engine), services.payloads)
     limits: dict[str, object] = {"max_concurrent_local_activities": max_concurrent,
                                  "max_concurrent_activities": max_concurrent,

@@ -22,7 +22,9 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.attempt import AttemptActivities
+from activities.concurrency import TargetLimiters
 from activities.conversation import ConversationActivities
+from activities.failover_budgets import FailoverBudgets
 from activities.health.service import HealthService
 from activities.learning import LearningActivities
 from activities.planning import PlanningActivities
@@ -59,6 +61,8 @@ class Services:
     health: HealthService | None = None
     streams: StreamPublisher | None = None  # the attempts' side of the fast lane (activities/streams/)
     reader: StreamReader | None = None      # this process's readers' side (gateway, SwitchyardClient)
+    limiters: TargetLimiters | None = None  # this process's adaptive per-target limits (activities/concurrency.py)
+    budgets: FailoverBudgets | None = None  # this process's failover budgets per route
 
     @classmethod
     def open(cls, db_url: str, configs: ConfigSource) -> Services:
@@ -68,7 +72,9 @@ class Services:
         return cls(engine=engine, http=http, configs=configs, outcomes=OutcomeStore(engine),
                    cooldowns=CooldownStore(engine), payloads=PayloadStore(engine),
                    rankings=RankingCache(RankingStore(engine)), health=HealthService(engine, configs, http),
-                   streams=publisher, reader=reader)
+                   streams=publisher, reader=reader,
+                   limiters=TargetLimiters(lambda: configs.current()[0].concurrency),
+                   budgets=FailoverBudgets(lambda: configs.current()[0].concurrency.failover_budget))
 
     async def aclose(self) -> None:
         if self.health is not None:
@@ -110,7 +116,8 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
     learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine))
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes, health=health,
-                                 streams=services.streams)
+                                 streams=services.streams, limiters=services.limiters,
+                                 budgets=services.budgets)
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,

@@ -32,9 +32,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import DEFAULT_OPTIONS, MIN_ATTEMPT_BUDGET_S
 
 #: One attempt: ``(plan entry, seq, remaining caller budget in s, partial answer to continue or
-#: None) -> AttemptResult``; raises the activity's error (``ActivityError``, or the bare
-#: ``ApplicationError``/``TimeoutError`` of a local activity).
-AttemptCall = Callable[[PlanEntry, int, float, Partial | None], Awaitable[AttemptResult]]
+#: None, error class of the failure that moved the walk to this target or None) -> AttemptResult``;
+#: raises the activity's error (``ActivityError``, or the bare ``ApplicationError``/``TimeoutError``
+#: of a local activity).
+AttemptCall = Callable[[PlanEntry, int, float, Partial | None, str | None], Awaitable[AttemptResult]]
 
 #: Caller-facing status of a stream that broke after its first token and could not be continued.
 STREAM_BROKEN_STATUS = 502
@@ -112,13 +113,14 @@ async def walk_plan(plan: Plan, budget_s: float, started: float, call: AttemptCa
         if remaining < MIN_ATTEMPT_BUDGET_S:
             stop = walk.deadline()
             break
+        after = moved_from
         if moved_from is not None:  # a failover counts once the walk really moves to a next target
             trace.failovers += 1
             trace.failover_reasons[moved_from] = trace.failover_reasons.get(moved_from, 0) + 1
             moved_from = None
         seq += 1
         try:
-            res = await call(entry, seq, remaining, rescue)
+            res = await call(entry, seq, remaining, rescue, after)
         except (ActivityError, ApplicationError, TimeoutError) as err:
             failure = attempt_failure(err, entry, remaining)
             trace.attempts += failure.earlier_tries + [attempt_record(seq, failure, rescue)]

@@ -64,8 +64,8 @@ class AIRequestWorkflow:
         started = workflow.time()
         plan = await self._plan(inp)
         walked = await walk_plan(plan, inp.deadline_s or plan.deadline_s, started,
-                                 lambda entry, seq, remaining, rescue: self._attempt(inp, plan, entry, seq, remaining,
-                                                                                     rescue))
+                                 lambda entry, seq, remaining, rescue, after: self._attempt(
+                                     inp, plan, entry, seq, remaining, rescue, after))
         trace = finish_trace(walked, started)
         if walked.result is not None:
             return self._answered(inp, trace, walked.result)
@@ -83,13 +83,14 @@ class AIRequestWorkflow:
                 type=ErrorClass.INVALID_REQUEST.value, non_retryable=True) from None
 
     async def _attempt(self, inp: RequestInput, plan: Plan, entry: PlanEntry, seq: int,
-                       remaining: float, rescue: Partial | None) -> AttemptResult:
+                       remaining: float, rescue: Partial | None, after: str | None) -> AttemptResult:
         info = workflow.info()
         arg = AttemptInput(workflow_id=info.workflow_id, run_id=info.run_id, seq=seq, target=entry.target,
                            request=inp.request, task_type=plan.route, tenant=inp.tenant,
                            timeout_s=entry.timeout_s, caller_budget_s=remaining,
                            max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1,
-                           stream=bool(inp.request.stream), stream_shared=inp.stream_shared, rescue=rescue)
+                           stream=bool(inp.request.stream), stream_shared=inp.stream_shared, rescue=rescue,
+                           priority=inp.priority, failover_after=after)
         opts = DEFAULT_OPTIONS.attempt(entry, plan.retries + 1, remaining)
         if inp.durable_attempts:
             return await workflow.execute_activity(ATTEMPT_ACTIVITY, arg, result_type=AttemptResult,

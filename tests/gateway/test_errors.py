@@ -39,7 +39,7 @@ BAD_BODIES = [
      "needs content"),
     (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": null}]}',
      400, "messages[1].content", "tool_calls"),
-    (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "metadata": {"priority": "high"}}', 400,
+    (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "metadata": {"priority": "urgent"}}', 400,
      "metadata.priority", "priority"),
 ]
 
@@ -63,7 +63,7 @@ async def test_routing_and_header_mistakes_are_4xx_before_any_workflow(gw_open) 
                                          headers={"x-switchyard-task-type": "poetry"}), 400, "unknown_task_type")
     assert "support_reply" in err["message"]
     assert_openai_error(await post("/v1/chat/completions", json=chat(metadata={"task_type": "poetry"})), 400)
-    for bad in ("0", "6", "high", "1.5", "²".encode()):
+    for bad in ("0", "6", "urgent", "1.5", "²".encode()):  # names: critical|high|normal|low|batch
         err = assert_openai_error(await post("/v1/chat/completions", json=chat(),
                                              headers={"x-switchyard-priority": bad}), 400)
         assert err["param"] == "x-switchyard-priority"

@@ -16,6 +16,7 @@ import activities.storage.budget_tables  # noqa: F401
 import activities.storage.conversation_tables  # noqa: F401
 import activities.storage.health_tables  # noqa: F401
 import activities.storage.ranking_tables  # noqa: F401
+import activities.storage.rate_tables  # noqa: F401
 import activities.storage.stream_tables  # noqa: F401
 from activities.storage.tables import metadata
 

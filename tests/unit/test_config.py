@@ -82,3 +82,20 @@ def test_routed_targets_are_the_chains_and_content_policy_fallbacks_only() -> No
     assert {"openai/gpt-4o@us-east", "openai/gpt-4o@eu-west", "gemini/gemini-2.0-flash@us-central"} <= routed
     data["routes"]["support_reply"]["content_policy_fallback"] = ["anthropic/claude-sonnet-4"]
     assert "anthropic/claude-sonnet-4@us-east" in routed_targets(SwitchyardConfig.model_validate(data))
+
+
+def test_admission_and_overload_errors_name_their_paths() -> None:
+    data = sim_config_dict("http://127.0.0.1:1")
+    data["routes"]["support_reply"]["overload"] = {"max_in_flight": 10, "brownout_route": "nope"}
+    data["routes"]["json_extraction"]["overload"] = {"max_in_flight": 10, "brownout_route": "json_extraction"}
+    found = problems(data)
+    assert "routes.support_reply.overload.brownout_route: unknown route 'nope'" in found
+    assert "routes.json_extraction.overload.brownout_route: a route cannot brown out to itself" in found
+    bad = sim_config_dict("http://127.0.0.1:1", admission={"per_tenant": {"requests_per_min": -1}},
+                          concurrency={"mode": "gradient"})
+    found = problems(bad)
+    assert any(p.startswith("admission.per_tenant.requests_per_min") for p in found), found
+    assert any(p.startswith("concurrency.mode") for p in found), found
+    ok = sim_config_dict("http://127.0.0.1:1", admission={"store": False}, concurrency={"mode": False})
+    cfg = parse_config(yaml.safe_dump(ok), "t.yaml")  # YAML's bare `off` reads as false
+    assert (cfg.admission.store, cfg.concurrency.mode) == ("off", "off")

@@ -3,18 +3,23 @@
 Pipeline, each step one function that either returns or raises
 :class:`worker.gateway.errors.GatewayError`: authenticate (``auth.py``) -> read the body under the
 size limit and validate it (``body.py``) -> headers and metadata to a ``RequestInput``
-(``inputs.py``) -> start the workflow eagerly on this process's worker and wait for it
-(:func:`run`) -> the answer as ``chat.completion`` JSON or as an SSE stream (``sse.py``), with
-the trace headers (``headers.py``). Nothing reaches Temporal before the request is known good.
+(``inputs.py``) -> rate limits per key and tenant (``ratelimit.py``) -> load shedding by priority
+(``shedding.py``: a slot, a brownout route, the cache hook's answer or a 429) -> money budgets
+(``budget.py``: reserve the estimate, settled after the answer) -> start the
+workflow eagerly on this process's worker and wait for it (:func:`run`) -> the answer as
+``chat.completion`` JSON or as an SSE stream (``sse.py``), with the trace headers
+(``headers.py``). Nothing reaches Temporal before the request is known good and admitted.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
@@ -42,22 +47,57 @@ async def chat_completions(request: Request) -> Response:
     cfg, models = gw.config()
     caller = await authenticate(request, gw, cfg)
     chat = parse_chat(await read_body(request, cfg.gateway.max_body_bytes))
-    greq, budget = await admit(gw, cfg, build_request(chat, request.headers, caller, cfg, models))
+    greq = build_request(chat, request.headers, caller, cfg, models)
+    ticket = await gw.limiter.admit(greq.inp.request, greq.inp.tenant, caller.key_id, cfg.admission)
     try:
-        resp = await _answer(gw, greq, started, request)
+        greq, slot = await gw.shedder.enter(greq, cfg)
     except GatewayError as e:
+        e.headers.update(ticket.headers)
+        await gw.limiter.settle(ticket, None)
+        raise
+    extra = {**ticket.headers, **slot.headers}
+    if slot.cached is not None:
+        slot.cached.headers.update(extra)
+        return slot.cached
+    budget = None
+    try:
+        greq, budget = await admit(gw, cfg, greq)  # money budgets (budget.py), after shedding
+        resp, used = await _answer(gw, greq, started, request)
+    except GatewayError as e:
+        slot.release()
+        e.headers.update(extra)
+        await gw.limiter.settle(ticket, None)
         settle_now(gw, budget, e)
         raise
-    resp.headers.update(soft_headers(budget))
+    except BaseException:
+        slot.release()
+        raise
+    resp.headers.update({**extra, **soft_headers(budget)})
+    if isinstance(resp, StreamingResponse):  # a live stream holds its slot until its last byte
+        resp.body_iterator = _release_after(resp.body_iterator, slot.release)
+    else:
+        slot.release()
+        await gw.limiter.settle(ticket, used)
     return settle_after(gw, budget, resp)
 
 
-async def _answer(gw: Gateway, greq: GatewayRequest, started: float, request: Request) -> Response:
+async def _release_after(body: AsyncIterator[Any], release: Callable[[], None]) -> AsyncIterator[Any]:
+    try:
+        async for chunk in body:
+            yield chunk
+    finally:
+        release()
+
+
+async def _answer(gw: Gateway, greq: GatewayRequest, started: float,
+                  request: Request) -> tuple[Response, int | None]:
+    """The response for an admitted request and the tokens it used (``None`` for a live stream,
+    whose usage the gateway does not see: its estimate stands)."""
     conv_id = conversation_id(request.headers)
     if greq.stream and gw.services.reader is not None:
         if conv_id:
-            return await stream_turn_live(gw, greq, conv_id, started, request.headers)
-        return await stream_live(gw, greq, started, request.headers)
+            return await stream_turn_live(gw, greq, conv_id, started, request.headers), None
+        return await stream_live(gw, greq, started, request.headers), None
     if conv_id:  # one turn of a conversation: the body holds only the new messages (conversation.py)
         result, extra = await run_turn(gw, greq, conv_id, started, request.headers)
     else:
@@ -70,8 +110,8 @@ async def _answer(gw: Gateway, greq: GatewayRequest, started: float, request: Re
         headers["x-switchyard-usage-estimated"] = "true"
     if greq.stream:
         return Response(sse_body(resp, greq.include_usage), media_type="text/event-stream",
-                        headers={**headers, "cache-control": "no-cache"})
-    return JSONResponse(completion_body(resp), headers=headers)
+                        headers={**headers, "cache-control": "no-cache"}), resp.usage.total_tokens
+    return JSONResponse(completion_body(resp), headers=headers), resp.usage.total_tokens
 
 
 async def run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResult:

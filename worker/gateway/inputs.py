@@ -6,8 +6,9 @@ Routing and accounting fields come from headers first, then from the body's ``me
   without one the ``model`` field picks it (``model_map.py``; 404 when no route serves it);
 - tenant: ``x-switchyard-tenant`` / ``metadata.tenant``. With ``auth: required`` it is the key's
   tenant, and naming another is a 403; with ``auth: off`` this value, else ``default``;
-- priority: ``x-switchyard-priority`` / ``metadata.priority``, Temporal's priority key, an integer
-  from 1 (highest) to 5 (400 otherwise);
+- priority: ``x-switchyard-priority`` / ``metadata.priority``: ``critical``, ``high``, ``normal``,
+  ``low``, ``batch`` or Temporal's priority key 1 (highest) to 5 (``core/priority.py``; 400
+  otherwise); without one, the tenant's ``admission.tenants.<tenant>.tier``;
 - idempotency key: the ``Idempotency-Key`` header, at most 200 characters, scoped by tenant into
   the workflow id (``core/ids.py``).
 
@@ -24,6 +25,7 @@ from starlette.datastructures import Headers
 from activities.storage.api_keys import InvalidTenant, check_tenant
 from core.chat import ChatRequest
 from core.config import SwitchyardConfig
+from core.priority import KEYS, InvalidPriority, parse_priority
 from core.request import RequestInput
 from worker.gateway.errors import GatewayError
 from worker.gateway.model_map import ModelMap
@@ -63,11 +65,13 @@ def build_request(chat: ChatRequest, headers: Headers, caller: Caller, cfg: Swit
         raise GatewayError(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
                            param="stream_options")
     route = _route(headers.get(TASK_TYPE_HEADER) or meta.get("task_type"), chat.model, cfg, models)
+    tenant = _tenant(headers.get(TENANT_HEADER) or meta.get("tenant"), caller)
+    tier = cfg.admission.tier(tenant)
     inp = RequestInput(
         request=chat.model_copy(update={"stream": None, "stream_options": None}),
-        task_type=route, tenant=_tenant(headers.get(TENANT_HEADER) or meta.get("tenant"), caller),
-        priority=_priority(headers.get(PRIORITY_HEADER), PRIORITY_HEADER) or _priority(meta.get("priority"),
-                                                                                     "metadata.priority"),
+        task_type=route, tenant=tenant,
+        priority=(_priority(headers.get(PRIORITY_HEADER), PRIORITY_HEADER)
+                  or _priority(meta.get("priority"), "metadata.priority") or (KEYS[tier] if tier else None)),
         idempotency_key=_idempotency_key(headers.get(IDEMPOTENCY_HEADER)),
         metadata={"via": "gateway", "model": (chat.model or "")[:200], **({"key_id": caller.key_id}
                                                                           if caller.key_id else {})})
@@ -103,10 +107,10 @@ def _tenant(requested: str | None, caller: Caller) -> str:
 def _priority(raw: str | None, where: str) -> int | None:
     if raw is None or raw == "":
         return None
-    if raw.strip() not in ("1", "2", "3", "4", "5"):
-        raise GatewayError(400, f"Invalid priority {raw[:20]!r} in {where}: expected an integer from 1 "
-                                "(highest) to 5.", param=where)
-    return int(raw.strip())
+    try:
+        return parse_priority(raw)
+    except InvalidPriority as e:
+        raise GatewayError(400, f"{str(e).capitalize()} (in {where}).", param=where) from None
 
 
 def _idempotency_key(raw: str | None) -> str | None:

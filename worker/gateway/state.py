@@ -19,10 +19,13 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.admission.store import open_store
 from activities.storage.api_keys import ApiKeyStore
 from core.config import ConfigSource, SwitchyardConfig
 from worker import metrics_setup
 from worker.gateway.model_map import ModelMap, build_model_map
+from worker.gateway.ratelimit import RateLimiter
+from worker.gateway.shedding import Shedder
 from worker.runtime import Services, build_worker
 from worker.submit import SwitchyardClient
 
@@ -34,7 +37,9 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 class Gateway:
     """Collaborators of the request handlers (``request.app.state.gateway``).
 
-    ``started_at``: unix seconds, the ``created`` of ``/v1/models`` entries."""
+    ``started_at``: unix seconds, the ``created`` of ``/v1/models`` entries. ``limiter``: rate
+    limits on the shared store chosen by ``admission.store`` at start; ``shedder``: this process's
+    per-route load shedding (its ``serve_from_cache`` is the cache's hook)."""
 
     sy: SwitchyardClient
     configs: ConfigSource
@@ -42,6 +47,8 @@ class Gateway:
     services: Services
     worker: Worker | None
     started_at: int = field(default_factory=lambda: int(time.time()))
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None))
+    shedder: Shedder = field(default_factory=Shedder)
     _models: tuple[str, ModelMap] | None = None
 
     def config(self) -> tuple[SwitchyardConfig, ModelMap]:
@@ -68,10 +75,13 @@ async def open_gateway(client: Client, configs: ConfigSource, db_url: str, task_
     keys = ApiKeyStore(services.engine, cache_s=cfg.gateway.key_cache_s)
     worker = build_worker(client, services, task_queue, graceful_shutdown_timeout=graceful_shutdown,
                           max_concurrent=cfg.gateway.max_concurrent_requests)
+    limiter = RateLimiter(open_store(cfg.admission, services.engine))
     try:
         async with worker:
             yield Gateway(sy=SwitchyardClient(client, task_queue, services.payloads, services.reader),
                           configs=configs, keys=keys,
-                          services=services, worker=worker)
+                          services=services, worker=worker, limiter=limiter,
+                          shedder=Shedder(limiters=services.limiters))
     finally:
+        await limiter.aclose()
         await services.aclose()
