@@ -44,7 +44,7 @@ from core.health.settings import HealthSettings
 from core.metrics_config import MetricsConfig
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
-Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling"]
+Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling", "embeddings"]
 
 #: Defaults of the stream timeouts (s), see :attr:`TargetConfig.first_token_s` / :attr:`TargetConfig.stream_idle_s`.
 DEFAULT_FIRST_TOKEN_TIMEOUT_S = 10.0
@@ -102,6 +102,7 @@ class TargetConfig(_Strict):
     model: str
     region: str = "global"
     capabilities: frozenset[Capability] = frozenset({"chat", "json", "streaming", "sampling"})
+    embedding_dimensions: int | None = Field(default=None, ge=1, le=65_536)  # an embedding model's native size
     context_window: int = Field(default=128_000, ge=256)
     max_output_tokens: int = Field(default=4096, ge=1)
     price: Price = Field(default_factory=Price)

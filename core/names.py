@@ -9,6 +9,8 @@ PLAN_ACTIVITY = "switchyard.plan"
 ATTEMPT_ACTIVITY = "switchyard.attempt"
 
 REQUEST_WORKFLOW = "AIRequestWorkflow"
+EMBEDDING_WORKFLOW = "EmbeddingWorkflow"
+EMBED_ACTIVITY = "switchyard.embed"
 
 CONVERSATION_WORKFLOW = "ConversationWorkflow"
 CONVERSATION_TURN_UPDATE = "turn"

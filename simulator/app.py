@@ -19,6 +19,7 @@ REGION_PREFIX = "/r/{region}"
 def _provider_routes(h: Handlers, prefix: str) -> list[Route]:
     return [
         Route(f"{prefix}/v1/chat/completions", h.openai_chat, methods=["POST"]),
+        Route(f"{prefix}/v1/embeddings", h.embeddings.openai, methods=["POST"]),
         Route(f"{prefix}/v1/models", h.list_models, methods=["GET"]),
         Route(f"{prefix}/v1/models/{{rest:path}}", h.v1_model, methods=["GET", "POST"]),
         Route(f"{prefix}/v1/messages", h.anthropic_messages, methods=["POST"]),

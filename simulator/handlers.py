@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from simulator.answer import build_answer
+from simulator.embeddings import EmbeddingHandlers
 from simulator.exchange import ExchangeInput, SimExchange
 from simulator.protocol import Protocol, Reply, WireError
 from simulator.world import RequestTraits, World
@@ -37,6 +38,7 @@ class Handlers:
         self.world = world
         self.protocols = protocols
         self.require_key = require_key
+        self.embeddings = EmbeddingHandlers(world, protocols)
 
     def _reject(self, target: str | None, status: int, body: dict) -> Response:
         self.world.stats.status(target, status)
@@ -86,6 +88,8 @@ class Handlers:
             return self._gemini_model(request, model)
         if method == "generateContent":
             return await self._generate(request, proto, model, False)
+        if method in ("embedContent", "batchEmbedContents"):
+            return await self.embeddings.gemini(request, model, method == "batchEmbedContents")
         if method == "streamGenerateContent":
             return await self._generate(request, proto, model, True, request.query_params.get("alt") == "sse")
         body = proto.error_body(404, model, Reply.new("", model), message=f"Method not found: {method}")

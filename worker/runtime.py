@@ -24,6 +24,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.attempt import AttemptActivities
 from activities.concurrency import TargetLimiters
 from activities.conversation import ConversationActivities
+from activities.embeddings import EmbeddingActivities
 from activities.failover_budgets import FailoverBudgets
 from activities.health.service import HealthService
 from activities.learning import LearningActivities
@@ -41,10 +42,11 @@ from activities.streams.publisher import StreamPublisher
 from core.config import ConfigSource
 from worker.stream_reader import StreamReader
 from workflows.conversation import ConversationWorkflow
+from workflows.embedding import EmbeddingWorkflow
 from workflows.learning import LearningWorkflow
 from workflows.request import AIRequestWorkflow
 
-WORKFLOWS = [AIRequestWorkflow, ConversationWorkflow, LearningWorkflow]
+WORKFLOWS = [AIRequestWorkflow, EmbeddingWorkflow, ConversationWorkflow, LearningWorkflow]
 
 
 @dataclass
@@ -120,8 +122,10 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
                                  budgets=services.budgets)
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
+    embeddings = EmbeddingActivities(services.configs, services.http, services.outcomes, services.payloads)
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
-                  activities=[planning.plan, attempts.attempt, *conversations.all(), learning.gather, learning.write],
+                  activities=[planning.plan, attempts.attempt, embeddings.embed, *conversations.all(),
+                              learning.gather, learning.write],
                   workflow_runner=sandbox_runner(),
                   max_concurrent_local_activities=max_concurrent, max_concurrent_activities=max_concurrent,
                   max_concurrent_workflow_tasks=max_concurrent,

@@ -92,10 +92,12 @@ class Prober:
         return [t for _, _, t in sorted(ranked)]
 
     def _routed(self) -> set[str]:
-        """:func:`core.config.routed_targets` of the running config, recomputed when it changes."""
+        """:func:`core.config.routed_targets` of the running config that serve chat (an embedding
+        target cannot answer a chat probe), recomputed when the config changes."""
         cfg, version = self._configs.current()
         if self._routed_for[0] != version:
-            self._routed_for = (version, routed_targets(cfg))
+            chat = {t.id for t in cfg.targets if "chat" in t.capabilities}
+            self._routed_for = (version, routed_targets(cfg) & chat)
         return self._routed_for[1]
 
     def _rate(self, s) -> float:  # type: ignore[no-untyped-def]

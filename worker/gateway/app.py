@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from worker.gateway.chat import chat_completions
 from worker.gateway.dashboard import dashboard_json, dashboard_page
+from worker.gateway.embeddings import embeddings
 from worker.gateway.errors import GatewayError
 from worker.gateway.feedback import post_feedback
 from worker.gateway.health import healthz, readyz
@@ -35,6 +36,7 @@ async def _openapi(request: Request) -> Response:
 
 ROUTES = [
     Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+    Route("/v1/embeddings", embeddings, methods=["POST"]),
     Route("/v1/models", list_models, methods=["GET"]),
     Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
     Route("/v1/feedback", post_feedback, methods=["POST"]),

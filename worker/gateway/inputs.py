@@ -64,8 +64,8 @@ def build_request(chat: ChatRequest, headers: Headers, caller: Caller, cfg: Swit
     if chat.stream_options is not None and not stream:
         raise GatewayError(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
                            param="stream_options")
-    route = _route(headers.get(TASK_TYPE_HEADER) or meta.get("task_type"), chat.model, cfg, models)
-    tenant = _tenant(headers.get(TENANT_HEADER) or meta.get("tenant"), caller)
+    route = route_of(headers.get(TASK_TYPE_HEADER) or meta.get("task_type"), chat.model, cfg, models)
+    tenant = tenant_of(headers.get(TENANT_HEADER) or meta.get("tenant"), caller)
     tier = cfg.admission.tier(tenant)
     inp = RequestInput(
         request=chat.model_copy(update={"stream": None, "stream_options": None}),
@@ -79,7 +79,9 @@ def build_request(chat: ChatRequest, headers: Headers, caller: Caller, cfg: Swit
     return GatewayRequest(inp=inp, route=route, stream=stream, include_usage=include_usage)
 
 
-def _route(task_type: str | None, model: str | None, cfg: SwitchyardConfig, models: ModelMap) -> str:
+def route_of(task_type: str | None, model: str | None, cfg: SwitchyardConfig, models: ModelMap) -> str:
+    """The route of a request: the task-type header's, else the one serving ``model``; raises
+    :class:`GatewayError` (400 unknown task type, 404 unknown model)."""
     if task_type:
         if task_type not in cfg.routes:
             raise GatewayError(400, f"Unknown task type {task_type!r}; known: {', '.join(cfg.routes)}.",
@@ -92,7 +94,8 @@ def _route(task_type: str | None, model: str | None, cfg: SwitchyardConfig, mode
     return route
 
 
-def _tenant(requested: str | None, caller: Caller) -> str:
+def tenant_of(requested: str | None, caller: Caller) -> str:
+    """The tenant a request runs as (see module docstring); raises :class:`GatewayError` 403/400."""
     if caller.tenant is not None:
         if requested and requested != caller.tenant:
             raise GatewayError(403, f"This API key belongs to tenant {caller.tenant!r}; it cannot act for "
