@@ -14,6 +14,7 @@ import asyncio
 import anthropic
 from anthropic import Anthropic, AsyncAnthropic
 
+from activities.storage.outcomes import OutcomeStore
 from tests.gateway.conftest import GatewayUnderTest
 from tests.messages.conftest import CLAUDE, MESSAGES, PRIMARY, SECOND, SYSTEM, break_targets
 
@@ -69,3 +70,13 @@ async def test_max_tokens_is_reported_as_anthropic_stop_reason(base_url: str) ->
             final = await stream.get_final_message()
     assert msg.stop_reason == "max_tokens" and final.stop_reason == "max_tokens"
     assert msg.usage.output_tokens <= 3
+
+
+async def test_an_idempotency_key_attaches_to_the_first_answer(base_url: str, engine) -> None:  # type: ignore[no-untyped-def]
+    async with AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0) as client:
+        first, again = [await client.messages.create(model="support_reply", max_tokens=100, messages=MESSAGES,
+                                                     extra_headers={"Idempotency-Key": "refill-48213"})
+                        for _ in range(2)]
+    assert first.id == again.id and first.content == again.content
+    assert first._request_id == again._request_id == "req-default-refill-48213"
+    assert len(await OutcomeStore(engine).for_workflow(first._request_id)) == 1  # the provider was called once
