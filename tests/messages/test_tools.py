@@ -52,3 +52,20 @@ async def test_streamed_tool_use_from_a_gemini_target(base_url: str, gw_open: Ga
     assert final.model == "gemini-2.0-flash" and final.stop_reason == "tool_use"
     assert use.type == "tool_use" and use.name == "lookup_order" and isinstance(use.input["order_id"], str)
     assert gw_open.sim_calls(GEMINI) == 1
+
+
+PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+
+
+async def test_an_image_block_reaches_an_anthropic_target_after_a_failover(base_url: str,
+                                                                           gw_open: GatewayUnderTest) -> None:
+    await break_targets(gw_open, PRIMARY, SECOND)
+    content = [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG_1PX}},
+               {"type": "text", "text": "Is this the label of order NW-48213?"}]
+    async with AsyncAnthropic(base_url=base_url, api_key="unused", max_retries=0) as client:
+        raw = await client.messages.with_raw_response.create(model="claude-3-5-sonnet", max_tokens=100,
+                                                             messages=[{"role": "user", "content": content}])
+        msg = await raw.parse()
+    assert raw.headers["x-switchyard-target"] == CLAUDE and msg.content[0].text
+    parts = gw_open.started[-1].request.messages[0].content
+    assert isinstance(parts, list) and parts[0]["image_url"]["url"] == f"data:image/png;base64,{PNG_1PX}"
