@@ -71,6 +71,7 @@ def test_tool_use_and_results_become_tool_calls_and_tool_messages() -> None:
     ({"messages": [{"role": "user", "content": [{"type": "document", "source": {
         "type": "base64", "media_type": "text/plain", "data": "aGk="}}]}]}, "messages[0].content[0].source.media_type"),
     ({"messages": [{"role": "user", "content": "hi"}], "system": [{"type": "image"}]}, "system[0]"),
+    ({"messages": [{"role": "user", "content": []}]}, "messages[0].content"),
 ])
 def test_untranslatable_blocks_are_400_with_their_path(fields, path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(GatewayError) as caught:

@@ -34,7 +34,7 @@ from typing import Any
 
 from core.chat import ChatMessage, ChatRequest, ToolCall
 from worker.gateway.errors import GatewayError
-from worker.gateway.messages_body import InputMessage, MessagesRequest, ToolChoice
+from worker.gateway.messages_body import InputMessage, MessagesRequest, Tool, ToolChoice
 
 #: Block keys that carry provider hints the internal format has no place for.
 _HINT_KEYS = ("cache_control", "citations")
@@ -48,6 +48,8 @@ def to_chat(req: MessagesRequest) -> tuple[ChatRequest, list[str]]:
     if req.system:
         messages.append(ChatMessage(role="system", content=_system_text(req.system, notes)))
     for i, msg in enumerate(req.messages):
+        if not msg.content:
+            raise _bad(f"messages[{i}].content", "a message needs content (a non-empty string or content blocks)")
         messages += _assistant(msg, i, notes) if msg.role == "assistant" else _user(msg, i, notes)
     fields: dict[str, Any] = {"model": req.model, "messages": messages, "max_tokens": req.max_tokens,
                               "temperature": req.temperature, "top_p": req.top_p, "stream": req.stream,
@@ -181,7 +183,7 @@ def _source_url(block: dict[str, Any], path: str, *, image: bool) -> str:
     raise _bad(f"{path}.source", f"unsupported source; this gateway accepts {kinds} sources with their fields")
 
 
-def _tool(tool: Any, i: int) -> dict[str, Any]:
+def _tool(tool: Tool, i: int) -> dict[str, Any]:
     if tool.type not in (None, "custom"):
         raise _bad(f"tools[{i}].type", f"server tool {tool.type!r} is not supported; only client tools "
                                        "(name, description, input_schema) are")
