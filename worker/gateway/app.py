@@ -22,6 +22,7 @@ from worker.gateway.embeddings import embeddings
 from worker.gateway.errors import GatewayError
 from worker.gateway.feedback import post_feedback
 from worker.gateway.health import healthz, readyz
+from worker.gateway.messages import create_message
 from worker.gateway.metrics import prometheus_metrics
 from worker.gateway.models import list_models, retrieve_model
 from worker.gateway.openapi import openapi_schema
@@ -37,6 +38,7 @@ async def _openapi(request: Request) -> Response:
 ROUTES = [
     Route("/v1/chat/completions", chat_completions, methods=["POST"]),
     Route("/v1/embeddings", embeddings, methods=["POST"]),
+    Route("/v1/messages", create_message, methods=["POST"]),
     Route("/v1/models", list_models, methods=["GET"]),
     Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
     Route("/v1/feedback", post_feedback, methods=["POST"]),

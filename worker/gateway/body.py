@@ -60,7 +60,7 @@ def parse_chat(body: bytes) -> ChatRequest:
     try:
         chat = ChatRequest.model_validate_json(body, strict=True)
     except ValidationError as e:
-        raise _invalid(e) from None
+        raise invalid(e) from None
     for i, m in enumerate(chat.messages):  # as OpenAI: only an assistant turn with tool calls may omit content
         if m.content is None and not (m.role == "assistant" and m.tool_calls):
             raise GatewayError(400, f"Invalid value for 'messages[{i}].content': a {m.role} message needs content "
@@ -69,7 +69,9 @@ def parse_chat(body: bytes) -> ChatRequest:
     return chat
 
 
-def _invalid(e: ValidationError) -> GatewayError:
+def invalid(e: ValidationError) -> GatewayError:
+    """The 400 for a body pydantic rejected: every problem (at most :data:`MAX_LISTED`) with its field's
+    path, the first one's path as ``param``."""
     errors = e.errors(include_url=False, include_context=False, include_input=False)
     first = errors[0]
     if first["type"] in ("json_invalid", "json_type"):

@@ -34,7 +34,7 @@ from temporalio.client import WorkflowHandle
 
 from activities.streams.events import ToolCallPiece
 from activities.streams.hub import StreamState, Update
-from core.chat import ToolCall
+from core.chat import ChatResponse, ToolCall
 from core.request import RequestResult
 from worker.gateway.errors import GatewayError
 from worker.stream_reader import follow_until
@@ -114,11 +114,8 @@ class LiveStream:
         resp = result.response
         if resp is None or not resp.choices:
             return self.failure(GatewayError(502, f"The answer of {result.workflow_id} could not be loaded."))
-        msg = resp.choices[0].message
         self.model = resp.model
-        rest = Update(text=(msg.content or "")[self.cursor.text:], model=resp.model)
-        rest.tool_calls = [_piece(i, tc, resp.model) for i, tc in enumerate(msg.tool_calls or [])
-                           if i >= self.cursor.calls]
+        rest = self.missed(resp)
         out = [self.render(rest) if (rest.text or rest.tool_calls or not self.cursor.role_sent) else b""]
         out.append(self._chunk({}, resp.choices[0].finish_reason or "stop"))
         if self.include_usage:
@@ -127,6 +124,14 @@ class LiveStream:
                                "model": self.model, "system_fingerprint": None, "choices": [], "usage": usage}))
         out.append(b"data: [DONE]\n\n")
         return b"".join(out)
+
+    def missed(self, resp: ChatResponse) -> Update:
+        """What of the durable answer ``resp`` (one choice) the client has not been sent yet."""
+        msg = resp.choices[0].message
+        rest = Update(text=(msg.content or "")[self.cursor.text:], model=resp.model)
+        rest.tool_calls = [_piece(i, tc, resp.model) for i, tc in enumerate(msg.tool_calls or [])
+                           if i >= self.cursor.calls]
+        return rest
 
     def failure(self, err: GatewayError) -> bytes:
         """The OpenAI-shaped error event that ends a stream that cannot be completed."""

@@ -44,9 +44,12 @@ from worker.submit import RequestFailed
 log = logging.getLogger("switchyard.gateway")
 
 
-async def stream_live(gw: Gateway, greq: GatewayRequest, started: float, headers: Mapping[str, str]) -> Response:
+async def stream_live(gw: Gateway, greq: GatewayRequest, started: float, headers: Mapping[str, str],
+                      live_class: type[LiveStream] = LiveStream) -> Response:
     """The streamed response (see module docstring). Raises :class:`GatewayError` for failures
-    known before the first byte (start refused, key reused with another body, early failure)."""
+    known before the first byte (start refused, key reused with another body, early failure).
+    ``live_class`` renders the events (``LiveStream``: Chat Completions chunks; ``/v1/messages``
+    passes Anthropic's, ``messages_sse.py``)."""
     cfg, _ = gw.config()
     keyed = greq.inp.idempotency_key is not None
     inp = greq.inp.model_copy(update={
@@ -66,7 +69,7 @@ async def stream_live(gw: Gateway, greq: GatewayRequest, started: float, headers
         # the attempt may run on another worker (no eager start, an attached execution): watch the
         # shared channel too; an eagerly started request publishes to this process's hub directly
         _reader(gw).watch_remote(state)
-    live = LiveStream(workflow_id=wf_id, handle=handle, result=asyncio.ensure_future(gw.sy.result(handle)),
+    live = live_class(workflow_id=wf_id, handle=handle, result=asyncio.ensure_future(gw.sy.result(handle)),
                       state=state, include_usage=greq.include_usage, chunk_id=stream_id(wf_id),
                       created=created_now(), model=greq.route, cursor=cursor)
     return await respond(gw, live, greq, started, keyed=keyed)
