@@ -26,6 +26,7 @@ from worker.gateway.messages import create_message
 from worker.gateway.metrics import prometheus_metrics
 from worker.gateway.models import list_models, retrieve_model
 from worker.gateway.openapi import openapi_schema
+from worker.gateway.responses import create_response
 from worker.gateway.state import Gateway
 
 log = logging.getLogger("switchyard.gateway")
@@ -39,6 +40,7 @@ ROUTES = [
     Route("/v1/chat/completions", chat_completions, methods=["POST"]),
     Route("/v1/embeddings", embeddings, methods=["POST"]),
     Route("/v1/messages", create_message, methods=["POST"]),
+    Route("/v1/responses", create_response, methods=["POST"]),
     Route("/v1/models", list_models, methods=["GET"]),
     Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
     Route("/v1/feedback", post_feedback, methods=["POST"]),
