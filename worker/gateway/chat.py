@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
 from core.request import RequestResult
+from worker.gateway.admitted import serve_admitted
 from worker.gateway.auth import authenticate
 from worker.gateway.body import parse_chat, read_body
-from worker.gateway.budget import admit, settle_after, settle_now, soft_headers
 from worker.gateway.conversation import conversation_id, run_turn, stream_turn_live
 from worker.gateway.errors import GatewayError, from_failure, key_reused, unavailable
 from worker.gateway.headers import trace_headers
@@ -48,45 +46,7 @@ async def chat_completions(request: Request) -> Response:
     caller = await authenticate(request, gw, cfg)
     chat = parse_chat(await read_body(request, cfg.gateway.max_body_bytes))
     greq = build_request(chat, request.headers, caller, cfg, models)
-    ticket = await gw.limiter.admit(greq.inp.request, greq.inp.tenant, caller.key_id, cfg.admission)
-    try:
-        greq, slot = await gw.shedder.enter(greq, cfg)
-    except GatewayError as e:
-        e.headers.update(ticket.headers)
-        await gw.limiter.settle(ticket, None)
-        raise
-    extra = {**ticket.headers, **slot.headers}
-    if slot.cached is not None:
-        slot.cached.headers.update(extra)
-        return slot.cached
-    budget = None
-    try:
-        greq, budget = await admit(gw, cfg, greq)  # money budgets (budget.py), after shedding
-        resp, used = await _answer(gw, greq, started, request)
-    except GatewayError as e:
-        slot.release()
-        e.headers.update(extra)
-        await gw.limiter.settle(ticket, None)
-        settle_now(gw, budget, e)
-        raise
-    except BaseException:
-        slot.release()
-        raise
-    resp.headers.update({**extra, **soft_headers(budget)})
-    if isinstance(resp, StreamingResponse):  # a live stream holds its slot until its last byte
-        resp.body_iterator = _release_after(resp.body_iterator, slot.release)
-    else:
-        slot.release()
-        await gw.limiter.settle(ticket, used)
-    return settle_after(gw, budget, resp)
-
-
-async def _release_after(body: AsyncIterator[Any], release: Callable[[], None]) -> AsyncIterator[Any]:
-    try:
-        async for chunk in body:
-            yield chunk
-    finally:
-        release()
+    return await serve_admitted(gw, cfg, greq, caller, lambda g: _answer(gw, g, started, request))
 
 
 async def _answer(gw: Gateway, greq: GatewayRequest, started: float,

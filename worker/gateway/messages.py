@@ -6,7 +6,8 @@ validate it as a Messages request (``messages_body.py``) -> translate it to the 
 :class:`core.chat.ChatRequest` (``messages_in.py``) -> the chat endpoint's own
 ``build_request`` / :func:`worker.gateway.chat.run` / ``stream_live``, so the ``model`` picks a
 route (``model_map.py``), the route's fallback chain may answer from any protocol's target, and
-Idempotency-Key, tenant, priority and conversation headers and the trace headers work the same.
+Idempotency-Key, tenant, priority and conversation headers and the trace headers work the same,
+inside the same rate limits, shedding and budgets (``admitted.py``).
 The answer is an Anthropic ``message`` (``messages_out.py``) or its event stream
 (``messages_sse.py``); every error is in Anthropic's error shape (``messages_errors.py``).
 
@@ -24,6 +25,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from worker.gateway.admitted import serve_admitted
 from worker.gateway.auth import authenticate
 from worker.gateway.body import read_body
 from worker.gateway.chat import run
@@ -64,6 +66,11 @@ async def _serve(request: Request) -> Response:
     caller = await authenticate(request, gw, cfg)
     chat, notes = to_chat(parse_messages(await read_body(request, cfg.gateway.max_body_bytes)))
     greq = _with_notes(build_request(chat, request.headers, caller, cfg, models), notes)
+    return await serve_admitted(gw, cfg, greq, caller, lambda g: _answer(gw, g, started, request), cache=False)
+
+
+async def _answer(gw: Gateway, greq: GatewayRequest, started: float, request: Request) -> tuple[Response, int | None]:
+    """The answer of an admitted request and the tokens it used (``None`` for a live stream)."""
     conv_id = conversation_id(request.headers)
     if greq.stream:
         if conv_id or gw.services.reader is None:
@@ -72,7 +79,7 @@ async def _serve(request: Request) -> Response:
                                     "streaming or use /v1/chat/completions.", param="stream")
         resp = await stream_live(gw, greq, started, request.headers, live_class=MessagesLiveStream)
         resp.headers["request-id"] = resp.headers.get("x-request-id", "")
-        return resp
+        return resp, None
     if conv_id:
         result, extra = await run_turn(gw, greq, conv_id, started, request.headers)
     else:
@@ -83,7 +90,8 @@ async def _serve(request: Request) -> Response:
         raise GatewayError(502, f"The answer of {result.workflow_id} could not be loaded.", headers=headers)
     if result.response.usage.estimated:
         headers["x-switchyard-usage-estimated"] = "true"
-    return JSONResponse(message_body(result.response, message_id(result.workflow_id)), headers=headers)
+    used = result.response.usage.prompt_tokens + result.response.usage.completion_tokens
+    return JSONResponse(message_body(result.response, message_id(result.workflow_id)), headers=headers), used
 
 
 def _with_notes(greq: GatewayRequest, notes: list[str]) -> GatewayRequest:

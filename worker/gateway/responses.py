@@ -6,7 +6,8 @@ the caller's tenant (404 ``not_found`` otherwise) -> the chat endpoint's ``build
 :func:`worker.gateway.chat.run` / ``stream_live`` (so ``model`` picks a route, its fallback chain
 may answer from any protocol's target, and Idempotency-Key, tenant and priority headers work the
 same) -> the ``response`` object (``responses_out.py``) or its typed event stream
-(``responses_sse.py``) -> with ``store`` on (the default, as OpenAI's), the chat chain is stored
+(``responses_sse.py``), inside the same rate limits, shedding and budgets as chat (``admitted.py``)
+-> with ``store`` on (the default, as OpenAI's), the chat chain is stored
 so a next request can continue it with ``previous_response_id``. Errors are OpenAI-shaped.
 """
 
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from activities.storage.response_store import ResponseStore
 from core.chat import ChatMessage, ChatResponse
+from worker.gateway.admitted import serve_admitted
 from worker.gateway.auth import authenticate
 from worker.gateway.body import read_body
 from worker.gateway.chat import run
@@ -63,8 +65,16 @@ async def create_response(request: Request) -> Response:
         "metadata": {**greq.inp.metadata, "api": "responses"}}), route=greq.route, stream=rr.stream,
         include_usage=False)
     history = chain + rr.input_messages
-    if rr.stream:
-        return await _stream(gw, greq, rr, started, request, store, history)
+
+    async def answer(g: GatewayRequest) -> tuple[Response, int | None]:
+        if rr.stream:
+            return await _stream(gw, g, rr, started, request, store, history), None
+        return await _complete(gw, g, rr, started, store, history)
+    return await serve_admitted(gw, cfg, greq, caller, answer, cache=False)
+
+
+async def _complete(gw: Gateway, greq: GatewayRequest, rr: ResponsesRequest, started: float, store: ResponseStore,
+                    history: list[ChatMessage]) -> tuple[Response, int | None]:
     result = await run(gw, greq, started)
     headers = trace_headers(result.workflow_id, greq.inp.tenant, result.trace, started)
     if result.response is None:
@@ -74,7 +84,7 @@ async def create_response(request: Request) -> Response:
                          store=rr.store)
     if rr.store:
         await store.save(rid, greq.inp.tenant, result.workflow_id, history + answer_messages(result.response), body)
-    return JSONResponse(body, headers=headers)
+    return JSONResponse(body, headers=headers), result.response.usage.total_tokens
 
 
 async def _stream(gw: Gateway, greq: GatewayRequest, rr: ResponsesRequest, started: float, request: Request,

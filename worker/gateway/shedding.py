@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from opentelemetry import trace
 from starlette.responses import Response
 
+from activities import metrics
 from activities.concurrency import TargetLimiters
 from core.config import SwitchyardConfig, expand_chain
 from core.priority import KEYS, priority_name
@@ -87,9 +88,11 @@ class Shedder:
         self.in_flight[route] = self.in_flight.get(route, 0) + 1
         return Slot(self, route, headers)
 
-    async def enter(self, greq: GatewayRequest, cfg: SwitchyardConfig) -> tuple[GatewayRequest, Slot]:
+    async def enter(self, greq: GatewayRequest, cfg: SwitchyardConfig, *,
+                    cache: bool = True) -> tuple[GatewayRequest, Slot]:
         """The request to run (its route possibly moved to the brownout route) and its slot, or a
-        slot carrying the cache's answer; raises :class:`GatewayError` 429 when shed."""
+        slot carrying the cache's answer (only with ``cache``: the hook answers in Chat
+        Completions' shape); raises :class:`GatewayError` 429 when shed."""
         priority = greq.inp.priority or KEYS["normal"]
         name = priority_name(priority)
         route = greq.route
@@ -101,21 +104,24 @@ class Shedder:
         in_flight = self.in_flight.get(route, 0)
         detail = f"priority={name}; route={route}; in_flight={in_flight}; limit={overload.capacity(priority):g}"
         span = trace.get_current_span()
-        if self.serve_from_cache is not None:
+        if cache and self.serve_from_cache is not None:
             cached = await self.serve_from_cache(greq)
             if cached is not None:
+                metrics.record_shed(route, "cache", name)
                 span.add_event("switchyard.shed", {"detail": detail, "served": "cache"})
                 return greq, Slot(None, route, {PRIORITY_HEADER_OUT: name, SHED_HEADER: f"cache; {detail}"},
                                   cached=cached)
         brown = overload.brownout_route
         if brown is not None and self._fits(cfg, brown, priority):
             log.info("brownout %s -> %s (%s)", route, brown, detail)
+            metrics.record_shed(route, "brownout", name)
             span.add_event("switchyard.brownout", {"detail": detail, "route": brown})
             inp = greq.inp.model_copy(update={"task_type": brown,
                                               "metadata": {**greq.inp.metadata, "brownout_from": route}})
             moved = replace(greq, inp=inp, route=brown)
             return moved, self._hold(brown, {PRIORITY_HEADER_OUT: name, BROWNOUT_HEADER: f"{route} -> {brown}"})
         self.shed_count[name] = self.shed_count.get(name, 0) + 1
+        metrics.record_shed(route, "overload", name)
         log.info("shed %s", detail)
         span.add_event("switchyard.shed", {"detail": detail, "served": "429"})
         raise GatewayError(429, f"The gateway is overloaded on route {route!r} and sheds {name}-priority requests "
