@@ -5,8 +5,11 @@ cost-aware failover orders equal backups by price (``core/budgets.py``, ``worker
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+import uuid
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -19,6 +22,8 @@ from core.config import Price
 from core.plan import PlanInput, build_plan
 from tests.configs import sim_config
 from tests.gateway.conftest import chat, gateway_under_test
+from tests.gateway.test_admission_replicas import gateway_process
+from worker.simulated import sim_config_dict
 
 LOCAL = "openai/local-llama-3.1-8b@local"
 
@@ -67,29 +72,35 @@ async def _spent_rows(engine, since: float) -> float:
                                                 outcomes.c.tenant == "capped"))).scalar())
 
 
-async def test_hard_cap_holds_across_two_gateways_and_settles_to_the_outcome_rows(temporal_env, db_url, sim,
-                                                                                 engine) -> None:
+async def test_hard_cap_holds_across_two_gateway_processes_and_settles_to_the_outcome_rows(
+        temporal_env, db_url, sim, engine, tmp_path) -> None:
     since = time.time() - 1
     budgets = {"budgets": [{"scope": "tenant", "name": "capped", "period": "day", "hard_usd": 0.006}]}
-    async with gateway_under_test(temporal_env.client, sim, db_url, config=budgets) as one, \
-            gateway_under_test(temporal_env.client, sim, db_url, config=budgets) as two:
-        assert one.gw.services.engine is not two.gw.services.engine  # each its own pool, like two processes
-        statuses, refused = [], None
+    cfg = sim_config_dict(sim.base_url, gateway={"auth": "off", "port": 0}, **budgets)
+    env = {**os.environ, "SWITCHYARD_HOME": str(tmp_path / "home"), "DATABASE_URL": db_url,
+           "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+           "TEMPORAL_NAMESPACE": temporal_env.client.namespace, "OTEL_TRACES_EXPORTER": "none",
+           "SWITCHYARD_TASK_QUEUE": f"gw-budget-{uuid.uuid4().hex[:8]}"}
+    async with gateway_process(tmp_path, cfg, env) as url, \
+            gateway_under_test(temporal_env.client, sim, db_url, config=budgets) as local, \
+            httpx.AsyncClient(base_url=url, timeout=60) as remote:
+        statuses, refused, served = [], None, set()
         for i in range(12):
-            gw = (one, two)[i % 2]
-            r = await gw.http.post("/v1/chat/completions", json=chat(user=f"b{i}"),
-                                   headers={"x-switchyard-tenant": "capped"})
+            client = (remote, local.http)[i % 2]  # a `switchyard gateway` subprocess and this process, in turn
+            r = await client.post("/v1/chat/completions", json=chat(user=f"b{i}"),
+                                  headers={"x-switchyard-tenant": "capped"})
             statuses.append(r.status_code)
+            served.add(i % 2) if r.status_code == 200 else None
             if r.status_code == 429:
                 refused = r
             await asyncio.sleep(0.05)  # let the settlement (after the response) land
-        assert 200 in statuses and 429 in statuses
+        assert 200 in statuses and 429 in statuses and served == {0, 1}  # both processes spent from one cap
         assert statuses.index(429) > 1 and all(s == 429 for s in statuses[statuses.index(429):])
         body = refused.json()["error"]
         assert body["code"] == "budget_exceeded" and body["type"] == "insufficient_quota"
         assert "tenant 'capped'" in body["message"] and int(refused.headers["retry-after"]) > 0
         # other tenants are not capped
-        assert (await one.http.post("/v1/chat/completions", json=chat(user="free"),
+        assert (await local.http.post("/v1/chat/completions", json=chat(user="free"),
                                     headers={"x-switchyard-tenant": "free"})).status_code == 200
     start, _ = period_bounds("day", time.time())
     spent, reserved = await BudgetLedger(engine).spend("tenant", "capped", start)
