@@ -44,7 +44,7 @@ from core.health.settings import HealthSettings
 from core.metrics_config import MetricsConfig
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
-Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling", "embeddings"]
+Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling", "embeddings", "thinking"]
 
 #: Defaults of the stream timeouts (s), see :attr:`TargetConfig.first_token_s` / :attr:`TargetConfig.stream_idle_s`.
 DEFAULT_FIRST_TOKEN_TIMEOUT_S = 10.0

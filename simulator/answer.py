@@ -59,6 +59,7 @@ class Ask:
     n: int = 1  # choices asked for (OpenAI's ``n``; each is the same answer here)
     continuation: Continuation | None = None  # set when the request asks to continue a partial answer
     turns: tuple[str, ...] = ()  # texts of the conversation turns without system prompts (seed the prose)
+    thinking_budget: int | None = None  # Anthropic extended thinking asked for (tokens)
 
 
 @dataclass(frozen=True)

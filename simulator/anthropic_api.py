@@ -16,6 +16,8 @@ A mid-stream failure is ``event: error`` with ``{"type": "error", "error": {"typ
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 from simulator.answer import ANY_TOOL, Answer, Ask, ToolSpec
@@ -93,7 +95,7 @@ class AnthropicProtocol(Protocol):
             raise self._bad(f"temperature: range: 0..1 (got {temperature})")
 
     def parse(self, body: Any, path_model: str | None, stream: bool) -> Ask:
-        """Read a messages body."""
+        """Read a messages body (``thinking``: Anthropic's rule, ``1024 <= budget_tokens < max_tokens``)."""
         if not isinstance(body, dict):
             raise self._bad("There was an error parsing the body of your request: the body must be a JSON object")
         self._require(body)
@@ -108,6 +110,7 @@ class AnthropicProtocol(Protocol):
         last_user = _content_text(users[-1].get("content")) if users else (texts[-1] if texts else "")
         partial = anthropic_partial(messages)
         turns = tuple(texts[1:] if system else texts)
+        budget = _thinking_budget(body)
         return Ask(
             model=body["model"],
             texts=tuple(texts),
@@ -121,10 +124,16 @@ class AnthropicProtocol(Protocol):
             tools_text=dumps(body.get("tools")) if tools else "",
             continuation=None if partial is None else Continuation(partial, False, turns[:-1], last_user),
             turns=turns,
+            thinking_budget=budget,
         )
 
     @staticmethod
-    def _content(answer: Answer) -> list[dict]:
+    def _content(answer: Answer, ask: Ask | None = None) -> list[dict]:
+        head = [thinking_block(ask)] if ask is not None and ask.thinking_budget else []
+        return head + AnthropicProtocol._answer_blocks(answer)
+
+    @staticmethod
+    def _answer_blocks(answer: Answer) -> list[dict]:
         if answer.tool_call:
             call = answer.tool_call
             return [{"type": "tool_use", "id": f"toolu_{call.id_suffix}", "name": call.name, "input": call.args}]
@@ -141,7 +150,7 @@ class AnthropicProtocol(Protocol):
 
     def render(self, ask: Ask, answer: Answer, reply: Reply) -> dict:
         """A ``message`` object."""
-        return self._message(answer, reply, self._content(answer), STOP[answer.finish], answer.completion_tokens)
+        return self._message(answer, reply, self._content(answer, ask), STOP[answer.finish], answer.completion_tokens)
 
     def stream(self, ask: Ask, answer: Answer, reply: Reply, sse: bool = True,
                chunking: Chunking = DEFAULT_CHUNKING) -> list[Event]:
@@ -199,3 +208,21 @@ class AnthropicProtocol(Protocol):
     def missing_key_error(self, reply: Reply) -> tuple[int, dict]:
         """401 ``authentication_error`` as Anthropic sends it without a key."""
         return 401, anthropic_error(401, "", reply.request_id, message="x-api-key header is required")
+
+
+def _thinking_budget(body: dict) -> int | None:
+    """The extended-thinking budget asked for, validated as Anthropic does; raises ``WireError`` 400."""
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+        return None
+    budget = thinking.get("budget_tokens")
+    if not isinstance(budget, int) or budget < 1024 or budget >= int(body.get("max_tokens") or 0):
+        raise AnthropicProtocol._bad("thinking.budget_tokens: must be at least 1024 and less than max_tokens")
+    return budget
+
+
+def thinking_block(ask: Ask) -> dict:
+    """A ``thinking`` block with a signature, as extended thinking returns one before the answer."""
+    thought = f"The user asks: {ask.last_user[:160]}. I should answer plainly and check the details first."
+    signature = base64.b64encode(hashlib.sha256(thought.encode()).digest()).decode()
+    return {"type": "thinking", "thinking": thought, "signature": signature}

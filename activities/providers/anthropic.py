@@ -5,7 +5,8 @@ provider needs no key), ``anthropic-version: 2023-06-01``, the provider's own he
 
 Response mapping (§4.2): text blocks are concatenated into ``message.content``; ``tool_use`` blocks
 become ``tool_calls`` (``arguments`` = the input serialised as JSON), except the ``json_tool_call``
-tool of JSON mode, whose input *is* the content; thinking blocks are dropped. ``stop_reason``:
+tool of JSON mode, whose input *is* the content; thinking blocks are kept on the message
+(``core/thinking.py``). ``stop_reason``:
 ``end_turn``/``stop_sequence``/``pause_turn`` -> ``stop`` (pause flagged in the notes), ``max_tokens``
 and ``model_context_window_exceeded`` -> ``length``, ``tool_use`` -> ``tool_calls``, ``refusal`` ->
 ``content_filter``. Usage: ``prompt = input + cache_creation + cache_read``, ``cached_tokens =
@@ -20,6 +21,7 @@ from activities.providers.anthropic_translate import JSON_TOOL, build_body, json
 from activities.providers.base import ProviderCall
 from activities.providers.common import HttpAdapter, ResponseMeta, WireRequest, base_headers, json_text
 from core.chat import ChatResponse, Choice, FinishReason, PromptTokensDetails, ResponseMessage, ToolCall, Usage
+from core.thinking import BLOCK_TYPES, BLOCKS
 from core.usage import estimated_usage
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -44,10 +46,13 @@ def parse_response(data: dict[str, Any], call: ProviderCall, meta: ResponseMeta 
     texts: list[str] = []
     calls: list[ToolCall] = []
     json_content: str | None = None
+    thinking: list[dict[str, Any]] = []
     _, wrapped = json_tool_schema(call.request)
     for block in data.get("content") or []:
         kind = block.get("type")
-        if kind == "text":
+        if kind in BLOCK_TYPES:
+            thinking.append(block)
+        elif kind == "text":
             texts.append(str(block.get("text", "")))
         elif kind == "tool_use" and block.get("name") == JSON_TOOL and call.request.wants_json():
             value = block.get("input") or {}
@@ -59,7 +64,8 @@ def parse_response(data: dict[str, Any], call: ProviderCall, meta: ResponseMeta 
     finish = STOP_REASONS.get(str(data.get("stop_reason")), "stop")
     if finish == "tool_calls" and not calls:
         finish = "stop"                       # only the JSON-mode tool was called
-    message = ResponseMessage(content=None if calls and not content else content, tool_calls=calls or None)
+    message = ResponseMessage(content=None if calls and not content else content, tool_calls=calls or None,
+                              **({BLOCKS: thinking} if thinking else {}))
     return ChatResponse(id=meta.id, created=meta.created, model=call.target.model,
                         choices=[Choice(index=0, message=message, finish_reason=finish)],
                         usage=_usage(data.get("usage"), call, content, calls))

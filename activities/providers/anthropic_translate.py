@@ -44,6 +44,7 @@ from activities.providers.images import checked_image
 from activities.providers.turns import FILLER_TEXT, Block, Turn, hoist_system, shape_turns
 from core.chat import ChatMessage, ChatRequest
 from core.errors import ErrorClass
+from core.thinking import BLOCK_TYPES, THINKING, blocks_of, thinking_of
 
 P = "anthropic"
 DEFAULT_MAX_TOKENS = 4096
@@ -55,7 +56,7 @@ EMPTY_TEXT_NOTE = f"{P}: whitespace-only text parts not sent (Anthropic rejects 
 # Fields handled below, or deliberately not sent without a note (our own routing data, streaming).
 _HANDLED = {"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k",
             "stop", "tools", "tool_choice", "parallel_tool_calls", "response_format", "user", "n",
-            "metadata", "stream", "stream_options"}
+            "metadata", "stream", "stream_options", THINKING}
 
 
 def build_body(call: ProviderCall) -> tuple[dict[str, Any], list[str]]:
@@ -74,9 +75,30 @@ def build_body(call: ProviderCall) -> tuple[dict[str, Any], list[str]]:
         notes.append(f"{P}: n={req.n} not supported; one choice returned")
     if req.stream:
         notes.append(f"{P}: stream=true served without streaming by this adapter")
+    _thinking(call, body, notes)
     fields = set(req.model_dump(exclude_none=True))
     dropped(notes, P, [k for k in fields - _HANDLED])
     return body, notes
+
+
+def _thinking(call: ProviderCall, body: dict[str, Any], notes: list[str]) -> None:
+    """Extended thinking (``core/thinking.py``): the request's ``thinking`` to a target with the
+    ``thinking`` capability (Anthropic requires ``budget_tokens`` below ``max_tokens``, and no
+    ``temperature``/``top_k`` with it); elsewhere the request field and the history's blocks go."""
+    wanted = thinking_of(call.request)
+    if "thinking" in call.target.capabilities:
+        if wanted is not None:
+            budget = int(wanted.get("budget_tokens") or 1024)
+            body["thinking"] = {"type": "enabled", "budget_tokens": min(budget, body["max_tokens"] - 1)}
+            for name in ("temperature", "top_k"):
+                if body.pop(name, None) is not None:
+                    notes.append(f"{P}: {name} dropped (not allowed with thinking)")
+        return
+    if wanted is not None:
+        notes.append(f"{P}: thinking dropped ({call.target.id} has no thinking capability)")
+    for turn in body["messages"]:
+        if isinstance(turn["content"], list):
+            turn["content"] = [b for b in turn["content"] if b.get("type") not in BLOCK_TYPES]
 
 
 def anthropic_tool_id(tool_call_id: str) -> str:
@@ -221,7 +243,7 @@ def _trim_prefill(turns: list[Turn], notes: list[str]) -> None:
 
 def _turn(msg: ChatMessage, notes: list[str]) -> Turn:
     if msg.role == "assistant":
-        blocks = _content_blocks(msg.content, notes)
+        blocks = [*blocks_of(msg), *_content_blocks(msg.content, notes)]  # thinking first, as Anthropic sent it
         for tc in msg.tool_calls or []:
             blocks.append({"type": "tool_use", "id": anthropic_tool_id(tc.id), "name": tc.function.name,
                            "input": tool_arguments(tc)})

@@ -50,6 +50,7 @@ from core.chat import (
     Usage,
 )
 from core.errors import ErrorClass
+from core.thinking import BLOCKS, THINKING
 from core.tokens import estimate_prompt_tokens
 from core.usage import estimated_usage
 
@@ -95,6 +96,10 @@ def _body(call: ProviderCall, notes: list[str]) -> dict[str, Any]:
     if body.pop("stream", None):
         notes.append(f"{P}: stream=true served without streaming by this adapter")
     body.pop("stream_options", None)
+    if body.pop(THINKING, None) is not None:
+        notes.append(f"{P}: thinking dropped (an Anthropic feature; core/thinking.py)")
+    for msg in body["messages"]:
+        msg.pop(BLOCKS, None)
     if not sampling_allowed(call, notes, P):
         for name in SAMPLING_PARAMS:
             body.pop(name, None)

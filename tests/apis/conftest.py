@@ -1,6 +1,7 @@
-"""Fixtures for the other APIs (``/v1/embeddings``, ``/v1/responses``): the simulator of
-``tests/gateway`` with two embedding targets added, and the gateway with an ``embeddings`` route
-whose chain is OpenAI's ``text-embedding-3-small`` then Gemini's ``text-embedding-004``."""
+"""Fixtures for the other APIs (``/v1/embeddings``, ``/v1/responses``, thinking on ``/v1/messages``):
+the simulator of ``tests/gateway`` with two embedding targets and Claude Sonnet 4 added, and the
+gateway with an ``embeddings`` route (OpenAI's ``text-embedding-3-small`` then Gemini's
+``text-embedding-004``) and an ``analysis`` route (Claude Sonnet 4, which thinks, then gpt-4o)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from worker.simulated import sim_config_dict
 
 OPENAI_EMB = "openai/text-embedding-3-small@us-east"
 GEMINI_EMB = "gemini/text-embedding-004@us-central"
+SONNET_4 = "anthropic/claude-sonnet-4@us-east"  # the simulated config's thinking target
 EMBEDDING_TARGETS = [
     {"provider": "openai", "model": "text-embedding-3-small", "region": "us-east", "capabilities": ["embeddings"],
      "context_window": 8191, "price": {"input": 0.02, "output": 0.0}, "timeout_s": 10, "embedding_dimensions": 1536},
@@ -32,11 +34,15 @@ EMBEDDING_ROUTE = {"description": "Embeddings for search and the semantic cache"
 @pytest.fixture
 async def sim(tmp_path) -> AsyncIterator[RunningSimulator]:
     sc = copy.deepcopy(FAST_SCENARIO)
-    sc["targets"].update({OPENAI_EMB: {}, GEMINI_EMB: {}})
+    sc["targets"].update({OPENAI_EMB: {}, GEMINI_EMB: {}, SONNET_4: {}})
     path = tmp_path / "apis.yaml"
     path.write_text(yaml.safe_dump(sc))
     async with run_simulator(str(path), port=0) as s:
         yield s
+
+
+ANALYSIS_ROUTE = {"description": "Reasoning-heavy answers: a thinking target first",
+                  "chain": ["anthropic/claude-sonnet-4", "openai/gpt-4o"], "retries": 0, "deadline_s": 30}
 
 
 def api_config(base_url: str) -> dict[str, Any]:
@@ -44,7 +50,7 @@ def api_config(base_url: str) -> dict[str, Any]:
     routes plus ``embeddings``."""
     data = sim_config_dict(base_url)
     return {"targets": data["targets"] + EMBEDDING_TARGETS,
-            "routes": {**data["routes"], "embeddings": EMBEDDING_ROUTE}}
+            "routes": {**data["routes"], "embeddings": EMBEDDING_ROUTE, "analysis": ANALYSIS_ROUTE}}
 
 
 @pytest.fixture

@@ -37,9 +37,9 @@ def test_system_blocks_images_stop_sequences_and_sampling() -> None:
     assert parts[1] == {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}
     assert parts[2] == {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}}
     assert chat.stop == ["END"] and chat.max_tokens == 50 and chat.temperature == 0.2 and chat.top_p == 0.9
-    assert chat.model_extra == {"top_k": 40} and chat.user == "u-1"
-    assert notes == ["messages: cache_control not sent", "messages: thinking not supported through the gateway; "
-                     "dropped", "messages: unknown field 'service_tier' dropped"]
+    assert chat.model_extra == {"top_k": 40, "thinking": {"type": "enabled", "budget_tokens": 1024}}
+    assert chat.user == "u-1"  # thinking rides along for targets that think (core/thinking.py)
+    assert notes == ["messages: cache_control not sent", "messages: unknown field 'service_tier' dropped"]
 
 
 def test_tool_use_and_results_become_tool_calls_and_tool_messages() -> None:
@@ -63,7 +63,9 @@ def test_tool_use_and_results_become_tool_calls_and_tool_messages() -> None:
         "id": "NW-1"}
     assert tool.role == "tool" and tool.tool_call_id == "toolu_1" and tool.content == "Error: not found"
     assert again.role == "user" and again.text() == "Try again."
-    assert notes == ["messages: thinking blocks in the history dropped"]
+    assert assistant.model_extra["thinking_blocks"] == [  # kept, signature included, for a thinking target
+        {"type": "thinking", "thinking": "look it up", "signature": "sig"}]
+    assert notes == []
 
 
 @pytest.mark.parametrize(("fields", "path"), [

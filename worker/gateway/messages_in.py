@@ -11,7 +11,8 @@ Mapping (Anthropic "Create a Message" fields -> OpenAI Chat Completions fields):
   a result are dropped with a note; ``is_error: true`` prefixes the text with ``Error: ``), placed
   before the rest of that user turn, as OpenAI requires tool results right after the call;
 - ``assistant`` blocks: ``text`` -> content, ``tool_use`` -> ``tool_calls`` (``input`` serialised
-  to the JSON ``arguments`` string); ``thinking`` / ``redacted_thinking`` blocks are dropped with
+  to the JSON ``arguments`` string); ``thinking`` / ``redacted_thinking`` blocks are kept on the
+  assistant message (``core/thinking.py``) for targets that think, and dropped elsewhere, with
   a note (the internal format has no reasoning blocks, so they cannot reach any target);
 - ``tools`` -> function tools (``input_schema`` -> ``parameters``); server tools (a ``type``
   other than ``custom``) are a 400: no target behind the gateway runs Anthropic's server tools;
@@ -20,7 +21,8 @@ Mapping (Anthropic "Create a Message" fields -> OpenAI Chat Completions fields):
 - ``stop_sequences`` -> ``stop``, ``max_tokens``, ``temperature``, ``top_p`` as they are;
   ``top_k`` -> the ``top_k`` extra field, which Anthropic and Gemini targets send and
   OpenAI-protocol targets pass on as sent (vLLM, Ollama accept it);
-- ``metadata.user_id`` -> ``user``; ``thinking`` and unknown top-level fields -> dropped, noted;
+- ``metadata.user_id`` -> ``user``; ``thinking`` -> ``ChatRequest.thinking`` (``core/thinking.py``);
+  unknown top-level fields -> dropped, noted;
 - ``cache_control`` / ``citations`` on blocks -> not sent (noted once).
 
 Notes are the strings the endpoint records in the request's ``gateway_notes`` metadata. A block
@@ -33,6 +35,7 @@ import json
 from typing import Any
 
 from core.chat import ChatMessage, ChatRequest, ToolCall
+from core.thinking import BLOCKS, THINKING
 from worker.gateway.errors import GatewayError
 from worker.gateway.messages_body import InputMessage, MessagesRequest, Tool, ToolChoice
 
@@ -63,8 +66,8 @@ def to_chat(req: MessagesRequest) -> tuple[ChatRequest, list[str]]:
     user_id = (req.metadata or {}).get("user_id")
     if isinstance(user_id, str) and user_id:
         fields["user"] = user_id
-    if req.thinking is not None:
-        notes.append("messages: thinking not supported through the gateway; dropped")
+    if req.thinking is not None and req.thinking.get("type") == "enabled":
+        fields[THINKING] = req.thinking  # passed to targets with the thinking capability (core/thinking.py)
     notes += [f"messages: unknown field {k!r} dropped" for k in sorted(req.model_extra or {})]
     return ChatRequest(**fields), notes
 
@@ -113,6 +116,7 @@ def _assistant(msg: InputMessage, i: int, notes: list[str]) -> list[ChatMessage]
         return [ChatMessage(role="assistant", content=msg.content)]
     texts: list[str] = []
     calls: list[ToolCall] = []
+    thinking: list[dict[str, Any]] = []
     for j, block in enumerate(msg.content):
         path = f"messages[{i}].content[{j}]"
         _hints(block, notes)
@@ -122,12 +126,13 @@ def _assistant(msg: InputMessage, i: int, notes: list[str]) -> list[ChatMessage]
         elif kind == "tool_use":
             calls.append(_tool_use(block, path))
         elif kind in _THINKING:
-            _note(notes, "messages: thinking blocks in the history dropped")
+            thinking.append(block)  # back to a thinking target unchanged, signature included
         else:
             raise _bad(f"{path}.type", f"content block type {kind!r} is not supported in an assistant message "
                                        "(text, tool_use, thinking are)")
     content = "".join(texts) if texts or not calls else None
-    return [ChatMessage(role="assistant", content=content, tool_calls=calls or None)]
+    extra = {BLOCKS: thinking} if thinking else {}
+    return [ChatMessage(role="assistant", content=content, tool_calls=calls or None, **extra)]
 
 
 def _text(block: dict[str, Any], path: str) -> str:

@@ -19,6 +19,7 @@ import json
 from typing import Any
 
 from core.chat import ChatResponse, ToolCall, Usage
+from core.thinking import blocks_of
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
                 "content_filter": "refusal", "function_call": "tool_use"}
@@ -53,7 +54,7 @@ def usage_body(usage: Usage) -> dict[str, int]:
 def message_body(resp: ChatResponse, msg_id: str) -> dict[str, Any]:
     """The ``message`` object for ``resp`` with id ``msg_id``."""
     choice = resp.choices[0] if resp.choices else None
-    content: list[dict[str, Any]] = []
+    content: list[dict[str, Any]] = list(blocks_of(choice.message)) if choice is not None else []
     if choice is not None and choice.message.content:
         content.append({"type": "text", "text": choice.message.content})
     for call in (choice.message.tool_calls or []) if choice is not None else []:
