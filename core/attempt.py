@@ -49,6 +49,8 @@ class AttemptInput(_Model):
     and publish the deltas for a reader (``activities/streams/``) under ``stream_id()``; ``stream_shared``: publish to
     the shared channel even when a reader is in this process (a resumable stream, several
     replicas). ``rescue``: the partial answer already sent to the client; this attempt continues it.
+    ``cache_key``: store a complete, unflagged answer in the route's response cache under this key
+    (``core/cache.py``; ``None``: do not store).
     """
 
     workflow_id: str
@@ -66,6 +68,7 @@ class AttemptInput(_Model):
     stream_key: str | None = None
     stream_shared: bool = False
     rescue: Partial | None = None
+    cache_key: str | None = None
 
     def stream_id(self) -> str:
         """The key the deltas are published under: ``stream_key``, else the workflow id."""

@@ -14,6 +14,8 @@ Shape (see ``examples/switchyard.yaml``)::
     learning:             {period_s, window_periods, discount, memory, ...} (optional)
     gateway:              {auth: required|off, host, port, max_body_bytes, key_cache_s} (optional)
     streams:              {channel: database|redis|off, redis_url, poll_ms, retain_s} (optional)
+    cache_store:          {redis_url, max_entries, evict_every} (optional; routes turn the cache on
+                          with their own ``cache: {mode: exact, ttl_s, ...}``, core/cache.py)
 
 A chain entry is ``provider/model`` (every region where that model is deployed, nearest first),
 ``provider/model@region`` (exactly that deployment) or ``route:NAME`` (another route's chain,
@@ -33,6 +35,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.cache import CacheConfig, CacheStoreConfig
 from core.health.settings import HealthSettings
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
@@ -202,7 +205,8 @@ class RouteConfig(_Strict):
     "Global rules": 2-5 s interactive, about 60 s batch). ``deadline_s``: default total budget of a
     request on this route. ``rescue``: what a stream cut after its first token does: ``continue``
     (default) has the next target continue the partial answer in the same client stream
-    (``core/rescue.py``); ``off`` ends the stream with an error event.
+    (``core/rescue.py``); ``off`` ends the stream with an error event. ``cache``: the response
+    cache of this route (``core/cache.py``, ``docs/CACHE.md``; off by default).
     """
 
     chain: list[str] = Field(min_length=1)
@@ -214,6 +218,7 @@ class RouteConfig(_Strict):
     learn: LearnMode = "on"
     objective: Objective = Field(default_factory=Objective)
     rescue: RescueMode = "continue"
+    cache: CacheConfig = Field(default_factory=CacheConfig)
 
     @field_validator("learn", mode="before")
     @classmethod
@@ -300,6 +305,7 @@ class SwitchyardConfig(_Strict):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     streams: StreamsConfig = Field(default_factory=StreamsConfig)
+    cache_store: CacheStoreConfig = Field(default_factory=CacheStoreConfig)  # core/cache.py
 
     def target(self, target_id: str) -> TargetConfig:
         """The target with this id; raises ``KeyError`` if there is none."""

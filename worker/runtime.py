@@ -22,11 +22,13 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.attempt import AttemptActivities
+from activities.cache import CacheActivities, ResponseCache
 from activities.conversation import ConversationActivities
 from activities.health.service import HealthService
 from activities.learning import LearningActivities
 from activities.planning import PlanningActivities
 from activities.providers.http import make_http_client
+from activities.storage.cache_store import CacheStore
 from activities.storage.conversations import ConversationStore
 from activities.storage.cooldowns import CooldownStore
 from activities.storage.engine import make_engine
@@ -59,16 +61,18 @@ class Services:
     health: HealthService | None = None
     streams: StreamPublisher | None = None  # the attempts' side of the fast lane (activities/streams/)
     reader: StreamReader | None = None      # this process's readers' side (gateway, SwitchyardClient)
+    cache: ResponseCache | None = None      # the response cache (activities/cache.py; routes turn it on)
 
     @classmethod
     def open(cls, db_url: str, configs: ConfigSource) -> Services:
         engine = make_engine(db_url)
         http = make_http_client()
         publisher, reader = open_streams(configs, engine)
-        return cls(engine=engine, http=http, configs=configs, outcomes=OutcomeStore(engine),
+        outcomes = OutcomeStore(engine)
+        return cls(engine=engine, http=http, configs=configs, outcomes=outcomes,
                    cooldowns=CooldownStore(engine), payloads=PayloadStore(engine),
                    rankings=RankingCache(RankingStore(engine)), health=HealthService(engine, configs, http),
-                   streams=publisher, reader=reader)
+                   streams=publisher, reader=reader, cache=open_cache(configs, engine, outcomes))
 
     async def aclose(self) -> None:
         if self.health is not None:
@@ -77,8 +81,18 @@ class Services:
             await self.reader.feed.aclose()
         if self.streams is not None and self.streams.shared is not None:
             await self.streams.shared.aclose()
+        if self.cache is not None:
+            await self.cache.store.aclose()
         await self.http.aclose()
         await self.engine.dispose()
+
+
+def open_cache(configs: ConfigSource, engine: AsyncEngine, outcomes: OutcomeStore) -> ResponseCache:
+    """The response cache on the Switchyard database, with the Redis hot tier when
+    ``cache_store.redis_url`` is set (read at start)."""
+    cfg = configs.current()[0].cache_store
+    store = CacheStore.from_url(engine, cfg.redis_url, max_entries=cfg.max_entries, evict_every=cfg.evict_every)
+    return ResponseCache(store, outcomes)
 
 
 def open_streams(configs: ConfigSource, engine: AsyncEngine) -> tuple[StreamPublisher, StreamReader]:
@@ -106,15 +120,18 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
                  graceful_shutdown_timeout: timedelta = timedelta(0)) -> Worker:
     """A worker for request workflows and their activities on ``task_queue``."""
     health = services.health.monitor if services.health else None
-    planning = PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings, health=health)
+    planning = PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings, health=health,
+                                  cache=services.cache)
     learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine))
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes, health=health,
-                                 streams=services.streams)
+                                 streams=services.streams, cache=services.cache)
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
+    cached = [CacheActivities(services.configs, services.cache).stale] if services.cache is not None else []
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
-                  activities=[planning.plan, attempts.attempt, *conversations.all(), learning.gather, learning.write],
+                  activities=[planning.plan, attempts.attempt, *conversations.all(), learning.gather, learning.write,
+                              *cached],
                   workflow_runner=sandbox_runner(),
                   max_concurrent_local_activities=max_concurrent, max_concurrent_activities=max_concurrent,
                   max_concurrent_workflow_tasks=max_concurrent,
