@@ -16,8 +16,8 @@ from temporalio.client import Client
 from temporalio.worker import ResourceBasedSlotConfig, Worker, WorkerTuner
 
 from activities.attempt import AttemptActivities
-from activities.cache import CacheActivities
 from activities.batch import BatchActivities
+from activities.cache import CacheActivities
 from activities.planning import PlanningActivities
 from activities.storage.batches import BatchStore
 from activities.storage.payloads import INLINE_LIMIT_BYTES
