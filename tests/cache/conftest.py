@@ -21,13 +21,13 @@ CACHE = {"mode": "exact", "ttl_s": 300, "stale_if_error_s": 600, "max_temperatur
 
 
 @asynccontextmanager
-async def cached_gateway(client, sim, db_url: str, *, cache: dict[str, Any] | None = None,
+async def cached_gateway(client, simulator, db_url: str, *, cache: dict[str, Any] | None = None,
                          store: dict[str, Any] | None = None) -> AsyncIterator[GatewayUnderTest]:
     """The gateway with ``cache`` (default :data:`CACHE`) on two routes and ``store`` as ``cache_store``."""
-    routes = sim_config_dict(sim.base_url)["routes"]
+    routes = sim_config_dict(simulator.base_url)["routes"]
     for name in ("support_reply", "contract_clause_summary"):
         routes[name]["cache"] = cache or CACHE
-    async with gateway_under_test(client, sim, db_url, config={"routes": routes, "cache_store": store or {}}) as gut:
+    async with gateway_under_test(client, simulator, db_url, config={"routes": routes, "cache_store": store or {}}) as gut:
         yield gut
 
 
