@@ -27,7 +27,8 @@ async def cached_gateway(client, simulator, db_url: str, *, cache: dict[str, Any
     routes = sim_config_dict(simulator.base_url)["routes"]
     for name in ("support_reply", "contract_clause_summary"):
         routes[name]["cache"] = cache or CACHE
-    async with gateway_under_test(client, simulator, db_url, config={"routes": routes, "cache_store": store or {}}) as gut:
+    config = {"routes": routes, "cache_store": store or {}}
+    async with gateway_under_test(client, simulator, db_url, config=config) as gut:
         yield gut
 
 

@@ -47,7 +47,8 @@ async def test_every_parameter_that_changes_the_answer_changes_the_key(gw) -> No
     variants = {"temperature": {"temperature": 0.2}, "top_p": {"top_p": 0.5}, "max_tokens": {"max_tokens": 90},
                 "max_completion_tokens": {"max_completion_tokens": 80}, "stop": {"stop": ["\n\n"]},
                 "seed": {"seed": 7}, "n": {"n": 2}, "tools": {"tools": TOOLS}, "tool_choice": {"tool_choice": "none"},
-                "response_format": {"response_format": {"type": "json_object"}}, "messages": {"messages": other_messages}}
+                "response_format": {"response_format": {"type": "json_object"}},
+                "messages": {"messages": other_messages}}
     for name, change in variants.items():
         r = await gw.http.post(URL, json=chat(**change))
         assert (name, r.status_code, r.headers.get("x-switchyard-cache")) == (name, 200, "miss")
