@@ -82,6 +82,7 @@ class Services:
         if self.streams is not None and self.streams.shared is not None:
             await self.streams.shared.aclose()
         if self.cache is not None:
+            await self.cache.drain()
             await self.cache.store.aclose()
         await self.http.aclose()
         await self.engine.dispose()
