@@ -137,3 +137,28 @@ async def test_streamed_request_is_served_from_cache_as_a_stream(gw) -> None:
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
     assert text == first.json()["choices"][0]["message"]["content"]
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["total_tokens"] == 0
+
+
+async def test_quality_flagged_answer_is_returned_but_never_stored(gw, engine) -> None:
+    await gw.fault("openai/gpt-4o@us-east", corrupt_share=1.0, corrupt_kind="truncated")  # flagged, not failed over
+    r = await gw.http.post(URL, json=chat())
+    assert r.status_code == 200 and r.headers["x-switchyard-target"] == "openai/gpt-4o@us-east"
+    rows = await OutcomeStore(engine).for_workflow(r.headers["x-request-id"])
+    assert "truncated" in rows[-1].quality_flags
+    assert await entries(engine) == 0
+    assert (await gw.http.post(URL, json=chat())).headers["x-switchyard-cache"] == "miss"
+
+
+async def test_client_helper_entry_point_shares_the_cache(gw) -> None:
+    from core.chat import ChatRequest
+    from core.request import RequestInput
+    from tests.gateway.conftest import MESSAGES
+
+    first = await gw.http.post(URL, json=chat())
+    assert first.headers["x-switchyard-cache"] == "miss"
+    inp = RequestInput(request=ChatRequest.model_validate({"messages": MESSAGES, "max_tokens": 100}),
+                       task_type="support_reply")
+    res = await gw.gw.sy.submit(inp, eager=True)  # SwitchyardClient.submit, not the HTTP gateway
+    assert res.trace.cache == "hit" and res.trace.target_used == "cache" and res.trace.cost_usd == 0
+    assert abs(res.trace.saved_usd - float(first.headers["x-switchyard-cost-usd"])) < 1e-6
+    assert res.response is not None and res.response.text() == first.json()["choices"][0]["message"]["content"]
