@@ -49,9 +49,11 @@ class ResponseCache:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def lookup(self, route: str, tenant: str, key: str, cfg: CacheConfig, *,
-                     stale: bool = False) -> CacheHit | None:
+                     stale: bool = False, record_as: str | None = None) -> CacheHit | None:
         """A fresh entry (``stale=False``), or an expired one still within ``stale_if_error_s``
-        (``stale=True``); ``None`` otherwise. A fresh hit extends the entry's TTL tier."""
+        (``stale=True``); ``None`` otherwise. A fresh hit extends the entry's TTL tier. The hit's
+        outcome row is keyed by the running activity's workflow, or by ``record_as`` (an id of the
+        caller's choosing) outside an activity (the gateway's shedding hook)."""
         started = time.perf_counter()
         entry = await self.store.get(key, tenant, route)
         now = self._clock()
@@ -69,7 +71,7 @@ class ResponseCache:
         hit = CacheHit(response=_served_response(entry, now), state="hit" if fresh else "stale",
                        age_s=max(0.0, now - entry.created_at), saved_usd=entry.cost_usd,
                        source_target=entry.source_target)
-        await self._record(hit, route, tenant, (time.perf_counter() - started) * 1000.0)
+        await self._record(hit, route, tenant, (time.perf_counter() - started) * 1000.0, record_as)
         return hit
 
     async def put(self, route: str, tenant: str, key: str, cfg: CacheConfig, response: ChatResponse,
@@ -82,13 +84,17 @@ class ResponseCache:
                                         expires_at=expires, stale_until=expires + cfg.stale_if_error_s,
                                         hits=0, last_hit_at=now))
 
-    async def _record(self, hit: CacheHit, route: str, tenant: str, latency_ms: float) -> None:
+    async def _record(self, hit: CacheHit, route: str, tenant: str, latency_ms: float, record_as: str | None) -> None:
         """The outcome row of a served entry (``seq`` 0: before any attempt of the workflow)."""
-        info = activity.info()
+        if record_as is None:
+            info = activity.info()
+            workflow_id, run_id = info.workflow_id or "", info.workflow_run_id or ""
+        else:
+            workflow_id, run_id = record_as, ""
         provider, _, rest = hit.source_target.partition("/")
         try:
             await self._outcomes.record(OutcomeRow(
-                workflow_id=info.workflow_id or "", run_id=info.workflow_run_id or "", seq=0, try_no=1,
+                workflow_id=workflow_id, run_id=run_id, seq=0, try_no=1,
                 target=CACHE_TARGET, provider=CACHE_TARGET, model=rest.rpartition("@")[0] or rest,
                 region="", task_type=route, tenant=tenant, status_class="ok", latency_ms=latency_ms,
                 cost_usd=0.0, saved_usd=hit.saved_usd, cache=hit.state, created_at=self._clock(),

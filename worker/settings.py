@@ -7,7 +7,7 @@
 | ``DATABASE_URL`` | ``sqlite:///$SWITCHYARD_HOME/switchyard.db`` | outcomes database (PostgreSQL in production) |
 | ``SWITCHYARD_TASK_QUEUE`` | ``switchyard-requests`` | task queue of request workflows |
 | ``SWITCHYARD_BATCH_TASK_QUEUE`` | ``switchyard-batch`` | task queue of batch workflows and their items |
-| ``SWITCHYARD_BATCH_TARGET_CPU`` | unset | 0..1: the batch worker takes new work only while the machine's CPU use is below this |
+| ``SWITCHYARD_BATCH_TARGET_CPU`` | unset | 0..1: the batch worker takes new work only while the CPU use is below it |
 | ``SWITCHYARD_DEV_PORT`` | ``7233`` | gRPC port of the embedded dev server (UI on port + 1000) |
 
 Temporal connection settings are NOT here: they come from Temporal's standard environment
