@@ -41,6 +41,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities import metrics
+from activities.cache import ResponseCache
 from activities.concurrency import NO_LIMIT, Permit, TargetLimiters
 from activities.failover_budgets import FailoverBudgets
 from activities.health.monitor import HealthMonitor
@@ -53,6 +54,7 @@ from activities.stream_call import StreamFailed, streamed_call
 from activities.stream_glue import Glue
 from activities.streams.publisher import StreamPublisher
 from core.attempt import AttemptFailure, AttemptInput, AttemptResult, Partial
+from core.cache import uncacheable_answer
 from core.chat import ChatRequest, Usage
 from core.config import ConfigSource, SwitchyardConfig, TargetConfig
 from core.errors import POLICIES, ErrorClass
@@ -100,7 +102,8 @@ class AttemptActivities:
                  cooldowns: CooldownStore, payloads: PayloadStore, *, env: Mapping[str, str] | None = None,
                  clock=time.time, inline_limit_bytes: int = INLINE_LIMIT_BYTES,
                  health: HealthMonitor | None = None, streams: StreamPublisher | None = None,
-                 limiters: TargetLimiters | None = None, budgets: FailoverBudgets | None = None) -> None:
+                 limiters: TargetLimiters | None = None, budgets: FailoverBudgets | None = None,
+                 cache: ResponseCache | None = None) -> None:
         self._configs = configs
         self._http = http
         self._outcomes = outcomes
@@ -113,6 +116,7 @@ class AttemptActivities:
         self._streams = streams
         self._limiters = limiters
         self._budgets = budgets
+        self._cache = cache
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def attempt(self, inp: AttemptInput) -> AttemptResult:
@@ -285,6 +289,7 @@ class AttemptActivities:
                              "gen_ai.usage.output_tokens": usage.completion_tokens})
         await self._record(self._row(t, "ok", latency, **tokens), streamed=t.inp.stream)
         body = res.response.model_dump_json().encode()
+        await self._store(t, res, flags, cost, len(body))
         result = AttemptResult(target=t.target.id, response=res.response, response_bytes=len(body),
                                latency_ms=latency, ttft_ms=res.ttft_ms, usage=usage, cost_usd=cost,
                                try_no=t.try_no, notes=res.notes)
@@ -295,6 +300,20 @@ class AttemptActivities:
             result.earlier_tries = await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no,
                                                                       t.inp.run_id)
         return result
+
+    async def _store(self, t: _Try, res: AdapterResult, flags: tuple[str, ...], cost: float, size: int) -> None:
+        """Store the answer in the route's response cache when the plan asked for it and it is
+        complete (``core/cache.py`` :func:`uncacheable_answer`) and fits a workflow payload."""
+        if self._cache is None or t.inp.cache_key is None or size > self._inline_limit:
+            return
+        why = uncacheable_answer(res.response, flags, rescued=t.inp.rescue is not None)
+        if why is not None:
+            res.notes.append(f"cache: not stored ({why})")
+            return
+        route = self._configs.current()[0].routes.get(t.inp.task_type)
+        if route is not None and route.cache.mode != "off":
+            await self._cache.put(t.inp.task_type, t.inp.tenant, t.inp.cache_key, route.cache, res.response,
+                                  cost, t.target.id)
 
     def _failover_flags(self, target: str) -> tuple[str, ...]:
         return (self._health.settings(target) if self._health else HealthSettings()).quality_failover

@@ -14,10 +14,12 @@ import time
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.cache import ResponseCache
 from activities.health.monitor import HealthMonitor
 from activities.storage.cooldowns import CooldownStore
 from activities.storage.rankings import RankingCache
-from core.config import ConfigSource
+from core.cache import cache_key, uncacheable_request
+from core.config import ConfigSource, SwitchyardConfig
 from core.errors import ErrorClass
 from core.names import PLAN_ACTIVITY
 from core.plan import Plan, PlanInput, UnknownRoute, build_plan
@@ -28,17 +30,20 @@ class PlanningActivities:
 
     ``rankings``: the learned rankings cache (``None``: chains in configured order); ``rng``: the
     per-request draw that picks the first target by learned share; ``health``: the in-process
-    health cache (``activities/health/monitor.py``; ``None``: health is not applied)."""
+    health cache (``activities/health/monitor.py``; ``None``: health is not applied); ``cache``: the
+    response cache (``activities/cache.py``; ``None``: no caching), looked up here so a hit costs no
+    extra round trip and comes back inside the plan."""
 
     def __init__(self, configs: ConfigSource, cooldowns: CooldownStore, *, clock=time.time,
                  rankings: RankingCache | None = None, rng: random.Random | None = None,
-                 health: HealthMonitor | None = None) -> None:
+                 health: HealthMonitor | None = None, cache: ResponseCache | None = None) -> None:
         self._configs = configs
         self._cooldowns = cooldowns
         self._clock = clock
         self._rankings = rankings
         self._rng = rng or random.Random()
         self._health = health
+        self._cache = cache
 
     @activity.defn(name=PLAN_ACTIVITY)
     async def plan(self, inp: PlanInput) -> Plan:
@@ -47,7 +52,7 @@ class PlanningActivities:
         if self._health is not None:
             await self._health.ensure_started()
         try:
-            return build_plan(cfg, inp, await self._cooldowns.active(), self._clock(), version,
+            plan = build_plan(cfg, inp, await self._cooldowns.active(), self._clock(), version,
                               rankings=await self._rankings.current() if self._rankings else None,
                               ranking_draw=self._rng.random(),
                               health=self._health.views() if self._health else None, health_draw=_health_draw())
@@ -55,6 +60,27 @@ class PlanningActivities:
             raise ApplicationError(
                 f"unknown task type {inp.task_type!r}; known routes: {', '.join(sorted(cfg.routes))}",
                 type=ErrorClass.INVALID_REQUEST.value, non_retryable=True) from None
+        return await self._with_cache(cfg, inp, plan)
+
+    async def _with_cache(self, cfg: SwitchyardConfig, inp: PlanInput, plan: Plan) -> Plan:
+        """Set the plan's cache fields: the entry key (store, stale) and, unless the caller skips
+        the lookup, a fresh hit. ``inp.cache_digest`` is ``None`` when the request is not cacheable."""
+        ccfg = cfg.routes[plan.route].cache
+        if self._cache is None or ccfg.mode == "off":
+            return plan
+        if (inp.cache_digest is None or inp.cache_policy in ("no-store", "off")
+                or uncacheable_request(inp.temperature, ccfg) is not None):
+            plan.cache_status = "bypass"
+            return plan
+        key = cache_key(plan.route, inp.tenant, inp.cache_digest)
+        plan.cache_key = key
+        if inp.cache_policy in ("no-cache", "refresh"):
+            plan.cache_status = "bypass"
+            return plan
+        plan.stale_key = key if ccfg.stale_if_error_s > 0 else None
+        plan.cache_hit = await self._cache.lookup(plan.route, inp.tenant, key, ccfg)
+        plan.cache_status = "hit" if plan.cache_hit is not None else "miss"
+        return plan
 
 
 def _health_draw() -> float:

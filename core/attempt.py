@@ -53,6 +53,8 @@ class AttemptInput(_Model):
     normal), the share of a target's adaptive concurrency limit it may use. ``failover_after``:
     the error class of the failure that moved the walk to this target (``None`` on the first
     target), for the route's failover budget (``core/failover_budget.py``).
+    ``cache_key``: store a complete, unflagged answer in the route's response cache under this key
+    (``core/cache.py``; ``None``: do not store).
     """
 
     workflow_id: str
@@ -72,6 +74,7 @@ class AttemptInput(_Model):
     rescue: Partial | None = None
     priority: int | None = Field(default=None, ge=1, le=5)
     failover_after: str | None = None
+    cache_key: str | None = None
 
     def stream_id(self) -> str:
         """The key the deltas are published under: ``stream_key``, else the workflow id."""

@@ -17,6 +17,8 @@ Shape (see ``examples/switchyard.yaml``)::
     admission:            rate limits per key and tenant (core/admission_config.py) (optional);
                           a route's ``overload:`` block sets its load shedding
     concurrency:          adaptive per-target concurrency limits {mode: off|aimd, ...} (core/concurrency.py)
+    cache_store:          {redis_url, max_entries, evict_every} (optional; routes turn the cache on
+                          with their own ``cache: {mode: exact, ttl_s, ...}``, core/cache.py)
 
 A chain entry is ``provider/model`` (every region where that model is deployed, nearest first),
 ``provider/model@region`` (exactly that deployment) or ``route:NAME`` (another route's chain,
@@ -39,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from core.admission_config import AdmissionConfig, OverloadConfig
 from core.alerts_config import AlertsConfig
 from core.budgets import BudgetRule
+from core.cache import CacheConfig, CacheStoreConfig
 from core.concurrency import ConcurrencySettings
 from core.health.settings import HealthSettings
 from core.metrics_config import MetricsConfig
@@ -214,6 +217,8 @@ class RouteConfig(_Strict):
     (``core/rescue.py``); ``off`` ends the stream with an error event. ``cost_aware_failover``:
     among backups (every position after the first) in the same health state, the cheaper one for
     this request first (``core/plan.py``).
+    (``core/rescue.py``); ``off`` ends the stream with an error event. ``cache``: the response
+    cache of this route (``core/cache.py``, ``docs/CACHE.md``; off by default).
     """
 
     chain: list[str] = Field(min_length=1)
@@ -227,6 +232,7 @@ class RouteConfig(_Strict):
     rescue: RescueMode = "continue"
     cost_aware_failover: bool = False
     overload: OverloadConfig | None = None  # load shedding (core/admission_config.py)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
 
     @field_validator("learn", mode="before")
     @classmethod
@@ -318,6 +324,7 @@ class SwitchyardConfig(_Strict):
     budgets: list[BudgetRule] = Field(default_factory=list)  # core/budgets.py
     admission: AdmissionConfig = Field(default_factory=AdmissionConfig)  # rate limits (core/admission_config.py)
     concurrency: ConcurrencySettings = Field(default_factory=ConcurrencySettings)  # per target (core/concurrency.py)
+    cache_store: CacheStoreConfig = Field(default_factory=CacheStoreConfig)  # core/cache.py
 
     def target(self, target_id: str) -> TargetConfig:
         """The target with this id; raises ``KeyError`` if there is none."""

@@ -7,6 +7,7 @@ activities only through these strings, so the workflow sandbox never imports act
 
 PLAN_ACTIVITY = "switchyard.plan"
 ATTEMPT_ACTIVITY = "switchyard.attempt"
+CACHE_STALE_ACTIVITY = "switchyard.cache.stale"
 
 REQUEST_WORKFLOW = "AIRequestWorkflow"
 EMBEDDING_WORKFLOW = "EmbeddingWorkflow"

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.cache import CacheHit, CachePolicy, CacheStatus
 from core.config import SwitchyardConfig, TargetConfig, expand_chain, targets_for_entry
 from core.health.routing import apply_health
 from core.health.view import TargetView
@@ -41,6 +42,19 @@ class PlanInput(_Model):
     required_capabilities: list[str] = Field(default_factory=list)
     pinned_target: str | None = None
     prefer_cheaper: bool = False  # a soft budget limit is passed: cheapest healthy targets first
+    # The response cache (core/cache.py): the request's digest (None: no cache, e.g. conversation
+    # turns) and the caller's per-request policy (RequestInput.cache).
+    cache_digest: str | None = None
+    cache_policy: CachePolicy = "default"
+    temperature: float | None = None  # the request's sampling temperature (non-deterministic above the route's max)
+
+
+class StaleLookup(_Model):
+    """Input of the serve-stale activity: the entry key of a request whose chain failed."""
+
+    route: str
+    tenant: str
+    key: str
 
 
 class PlanEntry(_Model):
@@ -88,6 +102,14 @@ class Plan(_Model):
     # The learned ranking this plan used (core/learning/reorder.py): version, applied or shadow,
     # the scores and shares that placed each target, the target drawn first.
     ranking: RankingUse | None = None
+    # The response cache: ``cache_status`` hit | miss | bypass (None: the route has no cache);
+    # ``cache_hit`` the answer when it is a hit (nothing else is walked); ``cache_key`` the entry key
+    # the attempt stores a good answer under (None: do not store); ``stale_key`` the key the
+    # serve-stale activity may read when the whole chain fails (None: no stale answer allowed).
+    cache_status: CacheStatus | None = None
+    cache_hit: CacheHit | None = None
+    cache_key: str | None = None
+    stale_key: str | None = None
 
 
 class Cooldown(_Model):

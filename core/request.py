@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.cache import CachePolicy, CacheStatus
 from core.chat import ChatRequest, ChatResponse
 
 
@@ -32,6 +33,8 @@ class RequestInput(_Model):
     With ``request.stream`` the attempts stream upstream and publish their deltas for a reader
     (the gateway, ``SwitchyardClient.stream``); ``stream_shared``: publish them to the shared
     channel even when the reader is in the attempt's process (a resumable stream).
+    ``cache``: the caller's response-cache policy (``core/cache.py`` :data:`CachePolicy`; the route
+    decides whether it caches at all).
     """
 
     request: ChatRequest
@@ -46,6 +49,7 @@ class RequestInput(_Model):
     metadata: dict[str, str] = Field(default_factory=dict)
     stream_shared: bool = False
     prefer_cheaper: bool = False
+    cache: CachePolicy = "default"
 
 
 class AttemptRecord(_Model):
@@ -79,7 +83,9 @@ class RoutingTrace(_Model):
     error class -> count; ``rescues``: how many times a stream cut after its first token was continued
     by the next target; ``cost_usd``: summed over the successful call and the billed parts of a
     rescued stream (other failed calls are not billed by providers); ``latency_ms``: whole workflow,
-    by the workflow clock.
+    by the workflow clock. ``cache``: how the request met the route's response cache (``hit``,
+    ``stale``, ``miss``, ``bypass``; ``None``: the route has no cache); ``cache_age_s``: age of a
+    served entry (s); ``saved_usd``: the original cost of a served entry, not billed again.
     """
 
     route: str
@@ -94,6 +100,9 @@ class RoutingTrace(_Model):
     cost_usd: float = 0.0
     latency_ms: float = 0.0
     notes: list[str] = Field(default_factory=list)
+    cache: CacheStatus | None = None
+    cache_age_s: float | None = None
+    saved_usd: float = 0.0
 
 
 class RequestResult(_Model):

@@ -17,6 +17,7 @@ from temporalio.worker import ResourceBasedSlotConfig, Worker, WorkerTuner
 
 from activities.attempt import AttemptActivities
 from activities.batch import BatchActivities
+from activities.cache import CacheActivities
 from activities.planning import PlanningActivities
 from activities.storage.batches import BatchStore
 from activities.storage.payloads import INLINE_LIMIT_BYTES
@@ -35,10 +36,10 @@ def build_batch_worker(client: Client, services: Services, task_queue: str, *,
     ``concurrency`` bounds its items in flight). ``target_cpu`` (0..1, machine-wide): hand out
     batch slots only while the machine's CPU use is under it (Temporal's resource-based slot
     supplier), so a batch yields the CPU to interactive requests on the same machine."""
-    planning = PlanningActivities(services.configs, services.cooldowns)
+    planning = PlanningActivities(services.configs, services.cooldowns, cache=services.cache)
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes,
-                                 limiters=services.limiters, budgets=services.budgets)
+                                 limiters=services.limiters, budgets=services.budgets, cache=services.cache)
     batch = BatchActivities(BatchStore(services.engine), services.payloads)
     limits: dict[str, object] = {"max_concurrent_local_activities": max_concurrent,
                                  "max_concurrent_activities": max_concurrent,
@@ -49,6 +50,7 @@ def build_batch_worker(client: Client, services: Services, task_queue: str, *,
             target_memory_usage=0.9, target_cpu_usage=target_cpu, workflow_config=slots, activity_config=slots,
             local_activity_config=slots)}
     return Worker(client, task_queue=task_queue, workflows=[BatchWorkflow, AIRequestWorkflow],
-                  activities=[planning.plan, attempts.attempt, batch.begin, batch.page, batch.record, batch.finish],
+                  activities=[planning.plan, attempts.attempt, batch.begin, batch.page, batch.record, batch.finish,
+                              *([CacheActivities(services.configs, services.cache).stale] if services.cache else [])],
                   workflow_runner=sandbox_runner(), graceful_shutdown_timeout=graceful_shutdown_timeout,
                   **limits)  # type: ignore[arg-type]

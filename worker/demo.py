@@ -60,6 +60,8 @@ class Tally:
     failover_reasons: Counter[str] = field(default_factory=Counter)
     failed_over: int = 0
     cost: float = 0.0
+    cache_hits: int = 0      # answers served from the response cache (fresh or stale)
+    saved: float = 0.0       # what those answers cost when first produced (USD), not billed again
 
     def add(self, result: RequestResult, latency_ms: float) -> None:
         self.answered += 1
@@ -68,6 +70,9 @@ class Tally:
         self.failover_reasons.update(result.trace.failover_reasons)
         self.failed_over += result.trace.failovers > 0
         self.cost += result.trace.cost_usd
+        if result.trace.cache in ("hit", "stale"):
+            self.cache_hits += 1
+            self.saved += result.trace.saved_usd
 
 
 def load_requests(path: Path = REQUESTS) -> list[RequestInput]:
@@ -209,6 +214,8 @@ def _summary(console: Console, t: Tally, settings: Settings) -> None:
     table.add_row("answered by", ", ".join(f"{k} {v}" for k, v in t.by_target.most_common()))
     table.add_row("latency p50 / p95 / p99 ms", " / ".join(f"{percentile(t.latencies, q):.0f}" for q in (50, 95, 99)))
     table.add_row("cost USD", f"{t.cost:.4f} ({1000 * t.cost / max(t.answered, 1):.4f} per 1k requests)")
+    table.add_row("cache hits / saved USD", f"{t.cache_hits} ({100 * t.cache_hits / max(t.answered, 1):.0f}%) / "
+                                            f"{t.saved:.4f}")
     console.print(table)
     for failure in t.failed[:10]:
         console.print(f"  [red]failed[/] {failure}")

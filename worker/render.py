@@ -27,7 +27,12 @@ def trace_table(trace: RoutingTrace) -> Table:
     """One row per provider call: seq.try, target, result, status, latency ms, chars of a streamed
     answer this call produced (a rescued stream has several), message."""
     rescued = f", {trace.rescues} rescue(s)" if trace.rescues else ""
-    table = Table(title=f"routing trace: route {trace.route}, {trace.failovers} failover(s){rescued}, "
+    cached = ""
+    if trace.cache is not None:
+        cached = f", cache {trace.cache}"
+        if trace.cache_age_s is not None:
+            cached += f" (age {trace.cache_age_s:.0f} s, saved ${trace.saved_usd:.6f})"
+    table = Table(title=f"routing trace: route {trace.route}, {trace.failovers} failover(s){rescued}{cached}, "
                         f"{trace.latency_ms:.0f} ms, ${trace.cost_usd:.6f}")
     for col in ("#", "target", "result", "status", "latency ms", "streamed chars", "message"):
         table.add_column(col)

@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.attempt import AttemptActivities
+from activities.cache import CacheActivities, ResponseCache
 from activities.concurrency import TargetLimiters
 from activities.conversation import ConversationActivities
 from activities.embeddings import EmbeddingActivities
@@ -30,6 +31,7 @@ from activities.health.service import HealthService
 from activities.learning import LearningActivities
 from activities.planning import PlanningActivities
 from activities.providers.http import make_http_client
+from activities.storage.cache_store import CacheStore
 from activities.storage.conversations import ConversationStore
 from activities.storage.cooldowns import CooldownStore
 from activities.storage.engine import make_engine
@@ -65,18 +67,21 @@ class Services:
     reader: StreamReader | None = None      # this process's readers' side (gateway, SwitchyardClient)
     limiters: TargetLimiters | None = None  # this process's adaptive per-target limits (activities/concurrency.py)
     budgets: FailoverBudgets | None = None  # this process's failover budgets per route
+    cache: ResponseCache | None = None      # the response cache (activities/cache.py; routes turn it on)
 
     @classmethod
     def open(cls, db_url: str, configs: ConfigSource) -> Services:
         engine = make_engine(db_url)
         http = make_http_client()
         publisher, reader = open_streams(configs, engine)
-        return cls(engine=engine, http=http, configs=configs, outcomes=OutcomeStore(engine),
+        outcomes = OutcomeStore(engine)
+        return cls(engine=engine, http=http, configs=configs, outcomes=outcomes,
                    cooldowns=CooldownStore(engine), payloads=PayloadStore(engine),
                    rankings=RankingCache(RankingStore(engine)), health=HealthService(engine, configs, http),
                    streams=publisher, reader=reader,
                    limiters=TargetLimiters(lambda: configs.current()[0].concurrency),
-                   budgets=FailoverBudgets(lambda: configs.current()[0].concurrency.failover_budget))
+                   budgets=FailoverBudgets(lambda: configs.current()[0].concurrency.failover_budget),
+                   cache=open_cache(configs, engine, outcomes))
 
     async def aclose(self) -> None:
         if self.health is not None:
@@ -85,8 +90,19 @@ class Services:
             await self.reader.feed.aclose()
         if self.streams is not None and self.streams.shared is not None:
             await self.streams.shared.aclose()
+        if self.cache is not None:
+            await self.cache.drain()
+            await self.cache.store.aclose()
         await self.http.aclose()
         await self.engine.dispose()
+
+
+def open_cache(configs: ConfigSource, engine: AsyncEngine, outcomes: OutcomeStore) -> ResponseCache:
+    """The response cache on the Switchyard database, with the Redis hot tier when
+    ``cache_store.redis_url`` is set (read at start)."""
+    cfg = configs.current()[0].cache_store
+    store = CacheStore.from_url(engine, cfg.redis_url, max_entries=cfg.max_entries, evict_every=cfg.evict_every)
+    return ResponseCache(store, outcomes)
 
 
 def open_streams(configs: ConfigSource, engine: AsyncEngine) -> tuple[StreamPublisher, StreamReader]:
@@ -114,18 +130,20 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
                  graceful_shutdown_timeout: timedelta = timedelta(0)) -> Worker:
     """A worker for request workflows and their activities on ``task_queue``."""
     health = services.health.monitor if services.health else None
-    planning = PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings, health=health)
+    planning = PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings, health=health,
+                                  cache=services.cache)
     learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine))
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes, health=health,
                                  streams=services.streams, limiters=services.limiters,
-                                 budgets=services.budgets)
+                                 budgets=services.budgets, cache=services.cache)
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     embeddings = EmbeddingActivities(services.configs, services.http, services.outcomes, services.payloads)
+    cached = [CacheActivities(services.configs, services.cache).stale] if services.cache is not None else []
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
                   activities=[planning.plan, attempts.attempt, embeddings.embed, *conversations.all(),
-                              learning.gather, learning.write],
+                              learning.gather, learning.write, *cached],
                   workflow_runner=sandbox_runner(),
                   max_concurrent_local_activities=max_concurrent, max_concurrent_activities=max_concurrent,
                   max_concurrent_workflow_tasks=max_concurrent,

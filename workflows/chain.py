@@ -23,6 +23,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from core.attempt import AttemptFailure, AttemptResult, Partial
+    from core.cache import request_digest
     from core.errors import ErrorClass
     from core.names import PLAN_ACTIVITY
     from core.plan import Plan, PlanEntry, PlanInput
@@ -63,18 +64,21 @@ class Walked:
     rescue: Partial | None = None
 
 
-def plan_input(inp: RequestInput, *, estimated_prompt_tokens: int | None = None) -> PlanInput:
+def plan_input(inp: RequestInput, *, estimated_prompt_tokens: int | None = None, cache: bool = False) -> PlanInput:
     """What planning needs from a request: route, origin, token estimate, required capabilities
     (``json`` for a JSON response format, ``tools`` when tools are declared) and the pin.
     ``estimated_prompt_tokens`` overrides the estimate of ``inp.request`` (a conversation turn
-    counts its stored history too)."""
+    counts its stored history too). ``cache``: the request may use the route's response cache
+    (its digest, the caller's policy and temperature go along, ``core/cache.py``)."""
     req = inp.request
     caps = (["json"] if req.wants_json() else []) + (["tools"] if req.tools else [])
     tokens = estimate_prompt_tokens(req) if estimated_prompt_tokens is None else estimated_prompt_tokens
     return PlanInput(task_type=inp.task_type, tenant=inp.tenant, origin_region=inp.origin_region,
                      estimated_prompt_tokens=tokens, output_cap=req.output_cap(),
                      required_capabilities=caps, pinned_target=inp.pinned_target,
-                     prefer_cheaper=inp.prefer_cheaper)
+                     prefer_cheaper=inp.prefer_cheaper,
+                     cache_digest=request_digest(req) if cache and inp.cache != "off" else None,
+                     cache_policy=inp.cache, temperature=req.temperature)
 
 
 async def make_plan(pin: PlanInput) -> Plan:

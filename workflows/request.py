@@ -39,13 +39,14 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from core import search_attributes as sa
     from core.attempt import AttemptInput, AttemptResult, Partial
+    from core.cache import CACHE_TARGET, CacheHit
     from core.errors import ErrorClass
-    from core.names import ATTEMPT_ACTIVITY, REQUEST_WORKFLOW
-    from core.plan import Plan, PlanEntry
+    from core.names import ATTEMPT_ACTIVITY, CACHE_STALE_ACTIVITY, REQUEST_WORKFLOW
+    from core.plan import Plan, PlanEntry, StaleLookup
     from core.request import RequestFailure, RequestInput, RequestResult, RoutingTrace
     from core.walk import Stop
     from workflows import metrics
-    from workflows.chain import PlanRejected, finish_trace, make_plan, plan_input, walk_plan
+    from workflows.chain import PlanRejected, finish_trace, make_plan, new_trace, plan_input, walk_plan
     from workflows.options import DEFAULT_OPTIONS
 
 
@@ -63,18 +64,23 @@ class AIRequestWorkflow:
     async def run(self, inp: RequestInput) -> RequestResult:
         started = workflow.time()
         plan = await self._plan(inp)
+        if plan.cache_hit is not None:  # answered by the planning step's cache lookup: nothing is walked
+            return self._from_cache(inp, plan, plan.cache_hit, new_trace(plan), started)
         walked = await walk_plan(plan, inp.deadline_s or plan.deadline_s, started,
                                  lambda entry, seq, remaining, rescue, after: self._attempt(
                                      inp, plan, entry, seq, remaining, rescue, after))
         trace = finish_trace(walked, started)
+        trace.cache = plan.cache_status
         if walked.result is not None:
             return self._answered(inp, trace, walked.result)
         assert walked.stop is not None
+        if (stale := await self._stale(inp, plan, walked.stop)) is not None:
+            return self._from_cache(inp, plan, stale, trace, started)
         raise self._failed(inp, trace, walked.stop)
 
     async def _plan(self, inp: RequestInput) -> Plan:
         try:
-            return await make_plan(plan_input(inp))
+            return await make_plan(plan_input(inp, cache=True))
         except PlanRejected as err:
             self._set_audit(inp, None, "caller_error", 0, 0)
             raise ApplicationError(err.message, RequestFailure(
@@ -90,13 +96,41 @@ class AIRequestWorkflow:
                            timeout_s=entry.timeout_s, caller_budget_s=remaining,
                            max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1,
                            stream=bool(inp.request.stream), stream_shared=inp.stream_shared, rescue=rescue,
-                           priority=inp.priority, failover_after=after)
+                           priority=inp.priority, failover_after=after, cache_key=plan.cache_key)
         opts = DEFAULT_OPTIONS.attempt(entry, plan.retries + 1, remaining)
         if inp.durable_attempts:
             return await workflow.execute_activity(ATTEMPT_ACTIVITY, arg, result_type=AttemptResult,
                                                    summary=entry.target, **opts)
         return await workflow.execute_local_activity(ATTEMPT_ACTIVITY, arg, result_type=AttemptResult,
                                                      summary=entry.target, **opts)
+
+    async def _stale(self, inp: RequestInput, plan: Plan, stop: Stop) -> CacheHit | None:
+        """Serve stale (the route's ``cache.stale_if_error_s``): when the chain failed on the
+        providers' side (5xx, 429; never a caller error), an expired entry still within the window."""
+        if plan.stale_key is None or (stop.status < 500 and stop.status != 429):
+            return None
+        return await workflow.execute_local_activity(
+            CACHE_STALE_ACTIVITY, StaleLookup(route=plan.route, tenant=inp.tenant, key=plan.stale_key),
+            result_type=CacheHit | None, schedule_to_close_timeout=DEFAULT_OPTIONS.plan_timeout,
+            retry_policy=DEFAULT_OPTIONS.plan_retry)
+
+    def _from_cache(self, inp: RequestInput, plan: Plan, hit: CacheHit, trace: RoutingTrace,
+                    started: float) -> RequestResult:
+        """The result of an answer served from the cache: target ``cache``, nothing billed, the
+        saving and age in the trace."""
+        trace.target_used = CACHE_TARGET
+        trace.cache = hit.state
+        trace.cache_age_s = hit.age_s
+        trace.saved_usd = hit.saved_usd
+        trace.cost_usd = 0.0
+        trace.latency_ms = (workflow.time() - started) * 1000.0
+        trace.notes.append(f"cache {hit.state}: first answered by {hit.source_target} {hit.age_s:.0f} s ago")
+        self._set_audit(inp, CACHE_TARGET, "ok", trace.failovers, trace.latency_ms)
+        label = "Served **stale** from the cache after every target failed" if hit.state == "stale" else \
+            "Served from the cache"
+        workflow.set_current_details(f"{label} (age {hit.age_s:.0f} s, first answered by {hit.source_target}, "
+                                     f"saved ${hit.saved_usd:.6f}).")
+        return RequestResult(workflow_id=workflow.info().workflow_id, response=hit.response, trace=trace)
 
     def _answered(self, inp: RequestInput, trace: RoutingTrace, res: AttemptResult) -> RequestResult:
         self._set_audit(inp, res.target, "ok", trace.failovers, trace.latency_ms)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from activities.health.monitor import HealthMonitor
 from activities.storage.health import HealthStore
+from core.cache import CACHE_TARGET
 from core.health.signals import Vote, observe
 
 log = logging.getLogger("switchyard.health")
@@ -118,8 +119,8 @@ class HealthSync:
     def _feed(self, table: str, r: Any) -> int:
         m = self.monitor
         if table == "outcomes":
-            if m.is_own(r.workflow_id, r.seq, r.try_no):
-                return 0
+            if m.is_own(r.workflow_id, r.seq, r.try_no) or r.target == CACHE_TARGET:
+                return 0  # the response cache's rows are no target's health
             m.observe(observe(r.target, r.created_at, r.status_class, counts_against_health=r.counts_against_health,
                               latency_ms=r.latency_ms, ttft_ms=r.ttft_ms, output_tokens=r.completion_tokens,
                               quality_flags=r.quality_flags))

@@ -82,7 +82,8 @@ class OutcomeAggregator:
             return []
         start = now - periods * period_s
         in_window = sa.and_(o.created_at > start, o.created_at <= now, o.task_type.in_(list(task_types)),
-                            sa.or_(o.status_class == "ok", o.counts_against_health.is_(True)))
+                            sa.or_(o.status_class == "ok", o.counts_against_health.is_(True)),
+                            o.cache.is_(None))  # an answer served from the response cache rates no target
         healthy = healthy_at_outcome()
         source, up, down = feedback_join(outcomes)
         ok = sa.and_(healthy, o.status_class == "ok")

@@ -51,6 +51,8 @@ class OutcomeRow(BaseModel):
     message: str = ""
     created_at: float
     health_state: str | None = None  # healthy | degraded | down when the call was made (core/health)
+    cache: str | None = None  # hit | stale: served from the response cache (target "cache", nothing billed)
+    saved_usd: float = 0.0  # a cached answer's saving: what the original answer cost (USD)
 
 
 class OutcomeStore:

@@ -52,6 +52,9 @@ outcomes = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),  # unix seconds
     # the target's health when the call was made: healthy | degraded | down (revision 0003_health)
     sa.Column("health_state", sa.String(16), nullable=True),
+    # an answer served from the response cache: hit | stale, and the cost it saved in USD (0009_cache_entries)
+    sa.Column("cache", sa.String(16), nullable=True),
+    sa.Column("saved_usd", sa.Float, nullable=False, server_default="0"),
     sa.UniqueConstraint("workflow_id", "run_id", "seq", "try_no", name="uq_outcomes_attempt"),
     sa.Index("ix_outcomes_task_target_time", "task_type", "target", "created_at"),
     sa.Index("ix_outcomes_target_time", "target", "created_at"),

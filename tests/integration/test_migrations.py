@@ -13,6 +13,7 @@ import activities.storage.alert_tables  # noqa: F401 - registers its tables on t
 import activities.storage.api_keys  # noqa: F401
 import activities.storage.batch_tables  # noqa: F401
 import activities.storage.budget_tables  # noqa: F401
+import activities.storage.cache_tables  # noqa: F401
 import activities.storage.conversation_tables  # noqa: F401
 import activities.storage.health_tables  # noqa: F401
 import activities.storage.ranking_tables  # noqa: F401

@@ -11,7 +11,10 @@
   latency of the provider calls (so waits between same-target retries count); not meaningful when
   a retried Idempotency-Key attached to an earlier execution;
 - ``x-switchyard-tenant``: the tenant the request ran as;
-- ``x-switchyard-usage-estimated``: ``true`` when the provider sent no token counts (estimated).
+- ``x-switchyard-usage-estimated``: ``true`` when the provider sent no token counts (estimated);
+- ``x-switchyard-cache``: ``hit``, ``stale``, ``miss`` or ``bypass`` on a route with a response
+  cache (``core/cache.py``); with a served entry also ``age`` (s since it was stored, RFC 9111
+  section 5.1) and ``x-switchyard-saved-usd`` (its original cost, not billed again).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ TARGET = "x-switchyard-target"
 FAILOVERS = "x-switchyard-failovers"
 COST = "x-switchyard-cost-usd"
 OVERHEAD = "x-switchyard-overhead-ms"
+CACHE = "x-switchyard-cache"
+SAVED = "x-switchyard-saved-usd"
 
 
 def trace_headers(workflow_id: str, tenant: str, trace: RoutingTrace | None, started: float) -> dict[str, str]:
@@ -40,4 +45,16 @@ def trace_headers(workflow_id: str, tenant: str, trace: RoutingTrace | None, sta
                     OVERHEAD: f"{max(0.0, elapsed_ms - provider_ms):.1f}"})
     if trace.target_used:
         headers[TARGET] = trace.target_used
+    headers.update(cache_headers(trace))
     return headers
+
+
+def cache_headers(trace: RoutingTrace) -> dict[str, str]:
+    """``x-switchyard-cache`` (and ``age``, ``x-switchyard-saved-usd`` for a served entry)."""
+    if trace.cache is None:
+        return {}
+    out = {CACHE: trace.cache}
+    if trace.cache_age_s is not None:
+        out["age"] = str(int(trace.cache_age_s))
+        out[SAVED] = f"{trace.saved_usd:.6f}"
+    return out

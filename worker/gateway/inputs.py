@@ -10,7 +10,11 @@ Routing and accounting fields come from headers first, then from the body's ``me
   ``low``, ``batch`` or Temporal's priority key 1 (highest) to 5 (``core/priority.py``; 400
   otherwise); without one, the tenant's ``admission.tenants.<tenant>.tier``;
 - idempotency key: the ``Idempotency-Key`` header, at most 200 characters, scoped by tenant into
-  the workflow id (``core/ids.py``).
+  the workflow id (``core/ids.py``);
+- response cache policy (``core/cache.py``): ``x-switchyard-cache`` / ``metadata.cache`` (``off``,
+  ``refresh``, ``no-cache``, ``no-store``, ``default``; 400 otherwise), else the request's
+  ``Cache-Control`` directives ``no-store`` (neither look up nor store) and ``no-cache`` (skip the
+  lookup, store the new answer), as in RFC 9111 section 5.2.1.
 
 ``stream`` / ``stream_options`` are the gateway's business (``sse.py``) and are removed from the
 request the workflow sees; ``stream_options`` without ``stream: true`` is a 400, as at OpenAI.
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from starlette.datastructures import Headers
 
 from activities.storage.api_keys import InvalidTenant, check_tenant
+from core.cache import CachePolicy
 from core.chat import ChatRequest
 from core.config import SwitchyardConfig
 from core.priority import KEYS, InvalidPriority, parse_priority
@@ -34,6 +39,8 @@ TASK_TYPE_HEADER = "x-switchyard-task-type"
 TENANT_HEADER = "x-switchyard-tenant"
 PRIORITY_HEADER = "x-switchyard-priority"
 IDEMPOTENCY_HEADER = "idempotency-key"
+CACHE_HEADER = "x-switchyard-cache"
+_CACHE_POLICIES = ("default", "no-cache", "refresh", "no-store", "off")
 MAX_IDEMPOTENCY_KEY = 200
 
 
@@ -73,6 +80,7 @@ def build_request(chat: ChatRequest, headers: Headers, caller: Caller, cfg: Swit
         priority=(_priority(headers.get(PRIORITY_HEADER), PRIORITY_HEADER)
                   or _priority(meta.get("priority"), "metadata.priority") or (KEYS[tier] if tier else None)),
         idempotency_key=_idempotency_key(headers.get(IDEMPOTENCY_HEADER)),
+        cache=_cache_policy(headers, meta),
         metadata={"via": "gateway", "model": (chat.model or "")[:200], **({"key_id": caller.key_id}
                                                                           if caller.key_id else {})})
     include_usage = stream and bool((chat.stream_options or {}).get("include_usage"))
@@ -114,6 +122,25 @@ def _priority(raw: str | None, where: str) -> int | None:
         return parse_priority(raw)
     except InvalidPriority as e:
         raise GatewayError(400, f"{str(e).capitalize()} (in {where}).", param=where) from None
+
+
+def _cache_policy(headers: Headers, meta: dict[str, str]) -> CachePolicy:
+    """The request's cache policy (see module docstring)."""
+    raw, where = headers.get(CACHE_HEADER), CACHE_HEADER
+    if raw is None and meta.get("cache") is not None:
+        raw, where = meta["cache"], "metadata.cache"
+    if raw is not None:
+        value = raw.strip().lower()
+        if value not in _CACHE_POLICIES:
+            raise GatewayError(400, f"Invalid cache policy {raw[:20]!r} in {where}: expected one of "
+                                    f"{', '.join(_CACHE_POLICIES)}.", param=where)
+        return value  # type: ignore[return-value]
+    directives = {d.strip().lower().split("=")[0] for d in headers.get("cache-control", "").split(",")}
+    if "no-store" in directives:
+        return "no-store"
+    if "no-cache" in directives:
+        return "no-cache"
+    return "default"
 
 
 def _idempotency_key(raw: str | None) -> str | None:

@@ -10,6 +10,7 @@ healthy target is the whole request, then runs here without a matching-service r
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -78,10 +79,12 @@ async def open_gateway(client: Client, configs: ConfigSource, db_url: str, task_
     limiter = RateLimiter(open_store(cfg.admission, services.engine))
     try:
         async with worker:
-            yield Gateway(sy=SwitchyardClient(client, task_queue, services.payloads, services.reader),
-                          configs=configs, keys=keys,
-                          services=services, worker=worker, limiter=limiter,
-                          shedder=Shedder(limiters=services.limiters))
+            gw = Gateway(sy=SwitchyardClient(client, task_queue, services.payloads, services.reader),
+                         configs=configs, keys=keys, services=services, worker=worker, limiter=limiter,
+                         shedder=Shedder(limiters=services.limiters))
+            from worker.gateway.cache_hook import serve_from_cache  # noqa: PLC0415 - it imports Gateway
+            gw.shedder.serve_from_cache = functools.partial(serve_from_cache, gw)  # shed requests: cache first
+            yield gw
     finally:
         await limiter.aclose()
         await services.aclose()

@@ -22,7 +22,7 @@ from temporalio.service import RPCError
 
 from activities.streams.hub import StreamState, Update
 from core.ids import request_workflow_id
-from core.request import RequestInput, RequestResult
+from core.request import RequestInput, RequestResult, RoutingTrace
 from worker.gateway.errors import GatewayError, from_failure, key_reused, unavailable
 from worker.gateway.headers import trace_headers
 from worker.gateway.inputs import GatewayRequest
@@ -86,8 +86,9 @@ async def respond(gw: Gateway, live: LiveStream, greq: GatewayRequest, started: 
         if pending is not None:
             pending.cancel()
         raise early
-    out_headers = {**trace_headers(live.workflow_id, greq.inp.tenant, None, started), "x-switchyard-route": greq.route,
-                   "cache-control": "no-cache", "x-accel-buffering": "no", **(extra_headers or {})}
+    out_headers = {**trace_headers(live.workflow_id, greq.inp.tenant, _finished_trace(live), started),
+                   "x-switchyard-route": greq.route, "cache-control": "no-cache", "x-accel-buffering": "no",
+                   **(extra_headers or {})}
     return StreamingResponse(_body(gw, live, updates, first, pending, keyed), media_type="text/event-stream",
                              headers=out_headers)
 
@@ -121,6 +122,13 @@ async def _body(gw: Gateway, live: LiveStream, updates: AsyncIterator[Update], f
         elif running:
             live.result.cancel()
         _release(gw, live.state, RESUME_KEEP_S if keyed else 0, close=not (keyed and running))
+
+
+def _finished_trace(live: LiveStream) -> RoutingTrace | None:
+    """The trace of a request already answered before the headers go out (a cache hit), else ``None``."""
+    if live.result.done() and not live.result.cancelled() and live.result.exception() is None:
+        return live.result.result().trace
+    return None
 
 
 def _early_failure(live: LiveStream, greq: GatewayRequest, started: float) -> GatewayError | None:

@@ -1,0 +1,47 @@
+"""The response cache read straight from the gateway, without a workflow: the hook load shedding
+calls before it turns a request away (``Shedder.serve_from_cache`` on the shedding branch).
+
+Under overload a request that would be shed is answered from the cache if its route caches and a
+fresh entry exists; nothing is started in Temporal. Same key, same policy and the same outcome row
+(target ``cache``, zero usage, ``saved_usd``) as the workflow path (``activities/cache.py``); the
+row's ``workflow_id`` is ``shed-cache-<id>``, which the ``x-request-id`` header carries.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from starlette.responses import JSONResponse, Response
+
+from core.cache import cache_key, request_digest, uncacheable_request
+from core.request import RoutingTrace
+from worker.gateway.headers import trace_headers
+from worker.gateway.inputs import GatewayRequest
+from worker.gateway.sse import completion_body, sse_body
+from worker.gateway.state import Gateway
+
+
+async def serve_from_cache(gw: Gateway, greq: GatewayRequest) -> Response | None:
+    """The cached answer of ``greq`` as the HTTP response (JSON, or SSE for ``stream: true``), or
+    ``None`` when the route has no cache, the request may not use it, or there is no fresh entry."""
+    started = time.perf_counter()
+    cache = gw.services.cache
+    cfg, _ = gw.config()
+    route = cfg.routes.get(greq.route)
+    if cache is None or route is None or greq.inp.cache not in ("default",):
+        return None
+    if uncacheable_request(greq.inp.request.temperature, route.cache) is not None:
+        return None
+    request_id = f"shed-cache-{uuid.uuid4().hex}"
+    key = cache_key(greq.route, greq.inp.tenant, request_digest(greq.inp.request))
+    hit = await cache.lookup(greq.route, greq.inp.tenant, key, route.cache, record_as=request_id)
+    if hit is None:
+        return None
+    trace = RoutingTrace(route=greq.route, target_used="cache", cache=hit.state, cache_age_s=hit.age_s,
+                         saved_usd=hit.saved_usd)
+    headers = trace_headers(request_id, greq.inp.tenant, trace, started)
+    if greq.stream:
+        return Response(sse_body(hit.response, greq.include_usage), media_type="text/event-stream",
+                        headers={**headers, "cache-control": "no-cache"})
+    return JSONResponse(completion_body(hit.response), headers=headers)
