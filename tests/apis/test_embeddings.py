@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from activities.storage.tables import outcomes
 from simulator.embeddings import vector
-from tests.apis.conftest import GEMINI_EMB, OPENAI_EMB
+from tests.apis.conftest import GEMINI_EMB, LOCAL_EMB, OPENAI_EMB
 from worker.gateway.server import serve_app
 
 TEXTS = ["Where is my refill order NW-48213?", "How do I cancel my subscription?", "Opening hours on Sunday"]
@@ -60,8 +60,19 @@ async def test_base64_encoding_is_little_endian_float32(gw) -> None:
     assert b.data[0].embedding == pytest.approx(f.data[0].embedding, abs=1e-6)
 
 
-async def test_every_target_down_is_a_503_and_bad_bodies_are_400s_naming_the_field(gw) -> None:
+async def test_the_local_model_answers_when_both_providers_are_down(gw) -> None:
     for t in (OPENAI_EMB, GEMINI_EMB):
+        await gw.fault(t, error_rate=1.0, errors=[{"status": 503, "share": 1.0}])
+    async with serve_app(gw.app) as url:
+        client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+        raw = await client.embeddings.with_raw_response.create(model="embeddings", input=TEXTS, dimensions=32)
+    res = raw.parse()
+    assert raw.headers["x-switchyard-target"] == LOCAL_EMB and raw.headers["x-switchyard-failovers"] == "2"
+    assert res.model == "nomic-embed-text" and all(len(d.embedding) == 32 for d in res.data)
+
+
+async def test_every_target_down_is_a_503_and_bad_bodies_are_400s_naming_the_field(gw) -> None:
+    for t in (OPENAI_EMB, GEMINI_EMB, LOCAL_EMB):
         await gw.fault(t, error_rate=1.0, errors=[{"status": 500, "share": 1.0}])
     async with serve_app(gw.app) as url:
         client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
