@@ -90,7 +90,8 @@ async def test_hard_cap_holds_across_two_gateway_processes_and_settles_to_the_ou
             r = await client.post("/v1/chat/completions", json=chat(user=f"b{i}"),
                                   headers={"x-switchyard-tenant": "capped"})
             statuses.append(r.status_code)
-            served.add(i % 2) if r.status_code == 200 else None
+            if r.status_code == 200:
+                served.add(i % 2)
             if r.status_code == 429:
                 refused = r
             await asyncio.sleep(0.05)  # let the settlement (after the response) land

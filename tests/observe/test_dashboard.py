@@ -7,7 +7,6 @@ run time is never attempted (Playwright is pointed at ``/usr/bin/chromium``)."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 
 import pytest
@@ -79,4 +78,3 @@ async def test_dashboard_data_needs_the_gateway_key(temporal_env, db_url, sim, c
             await page.goto(f"{url}/dashboard")
             await page.locator("#login").wait_for(state="visible")
             await browser.close()
-        await asyncio.sleep(0)

@@ -30,8 +30,6 @@ UNSUPPORTED = {
     "top_logprobs": "log probabilities are not served",
     "max_tool_calls": "'max_tool_calls' is not served",
 }
-IGNORED = ("service_tier", "safety_identifier", "prompt_cache_key", "user", "store", "stream", "model",
-           "previous_response_id", "metadata")
 
 
 @dataclass
@@ -82,8 +80,7 @@ def parse_responses(raw: bytes) -> ResponsesRequest:
     fields = _fields(body)
     system = [ChatMessage(role="system", content=instructions)] if instructions else []
     try:
-        chat = ChatRequest(model=model, messages=system + messages or [ChatMessage(role="user", content="")],
-                           **fields)
+        chat = ChatRequest(model=model, messages=system + messages, **fields)
     except ValueError as e:
         raise _bad(f"Invalid request: {e}", None) from None
     prev = body.get("previous_response_id")
