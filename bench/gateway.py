@@ -16,20 +16,34 @@ does around the call):
   (its documented defaults: ``num_retries`` 2, ``allowed_fails`` 3, ``cooldown_time`` 5 s).
   Nothing is durable there: a proxy crash loses the request.
 
-Per concurrency level (default 1, 8, 32): ``--requests`` requests after a warm-up, from an httpx
-client with keep-alive in this process; p50/p99 latency (ms) and requests/s. Overhead = gateway
-p50 (p99) - direct p50 (p99) at the same level; the ratio is switchyard / litellm (goal: p50
-ratio <= 1). A last phase (``--failover``, on by default) takes the primary down (503s) and
-reports latency and errors of both while they fail over. Figures from a shared 2-core box are
-noisy: run it alone, read the ratios, and rerun before trusting a difference under ~20 %.
+Per concurrency level (default 1, 8, 32, 128): ``--requests`` requests after a warm-up, from an
+httpx client with keep-alive in this process (closed loop: each of ``c`` senders sends its next
+request when the previous one answered); p50/p99 latency (ms) and requests/s. Added latency =
+gateway p50 (p99) - direct p50 (p99) at the same level; ratios are switchyard / litellm. Max
+throughput = the highest requests/s of a system over the levels. The **floor** is Temporal's own:
+a workflow with one no-op local activity started eagerly on a worker in this process
+(``bench/floor.py``), sequential for latency and at concurrency 32 for throughput.
 
-    python -m bench.gateway [--requests 300] [--levels 1,8,32] [--no-failover]
+Goals (issue 16): added p50 <= LiteLLM's at every level; max throughput >= LiteLLM's; switchyard's
+p99 <= 2x its p50 at concurrency 32. ``--scale 1,2,4`` then restarts the gateway with
+``--processes N`` for each N and measures its throughput at the highest level (on a 2-core box
+more than 2 processes cannot scale past 2x). A last phase (``--failover``) takes the primary down
+(503s) and reports latency and errors of both while they fail over.
+
+``--quick`` (fewer requests, no failover phase, scale 1,2) writes the figures and ratios to
+``bench/results/gateway.json`` (``--json`` elsewhere), the regression record the README's figures
+come from. Timing is never a pass/fail test: figures from a shared 2-core box are noisy, compare
+the ratios of side-by-side runs and rerun before trusting a difference under ~20 %.
+
+    python -m bench.gateway [--requests 300] [--levels 1,8,32,128] [--processes 1] [--scale 1,2,4]
+                            [--no-failover] [--quick] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -37,18 +51,23 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import yaml
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from activities.storage.api_keys import ApiKeyStore
 from activities.storage.engine import make_engine
+from bench import gateway_report as report
 from bench.chaos_systems import LITELLM_SETTINGS
+from bench.floor import UnsandboxedFloorWorkflow, echo
 from bench.overhead import MESSAGES, SCENARIO
 from core import search_attributes
 from core.config import expand_chain
@@ -174,6 +193,7 @@ def litellm_config(sim_url: str, master_key: str) -> dict:
 
 async def main(args: argparse.Namespace) -> None:
     levels = [int(x) for x in args.levels.split(",")]
+    scale = [int(x) for x in args.scale.split(",")] if args.scale else []
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
         (tmpd / "scenario.yaml").write_text(yaml.safe_dump(SCENARIO))
@@ -188,19 +208,61 @@ async def main(args: argparse.Namespace) -> None:
         try:
             async with env:
                 await wait_http(f"{sim_url}/_sim/state", procs[0], 30, tmpd / "sim.log")
-                key = await _start_gateway(tmpd, sim_url, gw_port, env.client.service_client.config.target_host, procs)
+                temporal = env.client.service_client.config.target_host
+                gw = await _start_gateway(tmpd, sim_url, gw_port, temporal, procs, args.processes)
                 _start_litellm(tmpd, sim_url, ll_port, procs)
                 await wait_http(f"http://127.0.0.1:{ll_port}/health/liveliness", procs[-1], 300, tmpd / "litellm.log")
-                results = await run_levels(sim_url, gw_port, ll_port, key, levels, args.requests)
-                failover = await run_failover(sim_url, gw_port, ll_port, key, args.requests // 3) \
+                results = await run_levels(sim_url, gw_port, ll_port, gw.key, levels, args.requests)
+                floor = await measure_floor(env.client, args.requests)
+                failover = await run_failover(sim_url, gw_port, ll_port, gw.key, args.requests // 3) \
                     if args.failover else None
+                stop(procs.pop(procs.index(gw.proc)))
+                scaled = await run_scale(tmpd, sim_url, temporal, procs, scale, max(levels), args.requests)
         finally:
             for p in reversed(procs):
                 stop(p)
-    print_report(results, failover, args.requests)
+    record = report.build_record(results, floor, scaled, args.requests, args.processes)
+    report.print_report(record, failover)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(record, indent=2) + "\n")
+        print(f"\nwrote {args.json}")
 
 
-async def _start_gateway(tmpd: Path, sim_url: str, port: int, temporal: str, procs: list) -> str:
+@dataclass
+class RunningGateway:
+    proc: subprocess.Popen[bytes]
+    key: str
+
+
+async def measure_floor(client: Client, n: int) -> dict[str, Figures]:
+    """Temporal's floor: one no-op local activity per workflow, eager start, worker in this process."""
+    queue = f"bench-floor-{uuid.uuid4().hex[:6]}"
+    async with Worker(client, task_queue=queue, workflows=[UnsandboxedFloorWorkflow], activities=[echo]):
+        async def send() -> None:
+            await client.execute_workflow(UnsandboxedFloorWorkflow.run, "x", id=f"floor-{uuid.uuid4().hex}",
+                                          task_queue=queue, request_eager_start=True)
+        return {"c1": await measure(send, n, 1), "c32": await measure(send, n, 32)}
+
+
+async def run_scale(tmpd: Path, sim_url: str, temporal: str, procs: list, counts: list[int], level: int,
+                    n: int) -> dict[int, Figures]:
+    """Switchyard's throughput at concurrency ``level`` with ``--processes N`` for each N."""
+    out: dict[int, Figures] = {}
+    for count in counts:
+        port = free_port()
+        gw = await _start_gateway(tmpd, sim_url, port, temporal, procs, count)
+        limits = httpx.Limits(max_connections=level * 2, max_keepalive_connections=level * 2)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+            out[count] = await measure(sender(http, f"http://127.0.0.1:{port}/v1/chat/completions", gw.key),
+                                       max(n, 4 * level), level)
+        stop(procs.pop(procs.index(gw.proc)))
+        print(f"  {count} gateway process(es): done", file=sys.stderr)
+    return out
+
+
+async def _start_gateway(tmpd: Path, sim_url: str, port: int, temporal: str, procs: list,
+                         processes: int = 1) -> RunningGateway:
     db = f"sqlite:///{tmpd / 'switchyard.db'}"
     await asyncio.to_thread(upgrade, db)
     engine = make_engine(db)
@@ -209,11 +271,12 @@ async def _start_gateway(tmpd: Path, sim_url: str, port: int, temporal: str, pro
     cfg = tmpd / "switchyard.yaml"
     cfg.write_text(yaml.safe_dump(sim_config_dict(sim_url, gateway={"auth": "required", "port": port})))
     log = tmpd / "gateway.log"
-    procs.append(spawn([sys.executable, "-m", "worker.cli", "gateway", "--config", str(cfg)], log,
+    procs.append(spawn([sys.executable, "-m", "worker.cli", "gateway", "--config", str(cfg),
+                        "--processes", str(processes)], log,
                        {"TEMPORAL_ADDRESS": temporal, "SWITCHYARD_HOME": str(tmpd), "DATABASE_URL": db,
-                        "SWITCHYARD_TASK_QUEUE": "bench-gateway"}))
-    await wait_http(f"http://127.0.0.1:{port}/readyz", procs[-1], 60, log)
-    return key
+                        "SWITCHYARD_TASK_QUEUE": f"bench-gateway-{port}"}))
+    await wait_http(f"http://127.0.0.1:{port}/readyz", procs[-1], 120, log)
+    return RunningGateway(procs[-1], key)
 
 
 def _start_litellm(tmpd: Path, sim_url: str, port: int, procs: list) -> None:
@@ -250,39 +313,17 @@ async def run_failover(sim_url: str, gw_port: int, ll_port: int, key: str, n: in
                                                 "sk-bench-master"), n, 4)}
 
 
-def _ratio(ours: float, theirs: float, goal: bool) -> str:
-    """``ours / theirs`` as text; undefined when LiteLLM's overhead drowned in the noise (<= 0)."""
-    if theirs <= 0:
-        return "n/a (LiteLLM's overhead is below the noise here)"
-    ratio = ours / theirs
-    return f"{ratio:.2f}x" + ((" (met: goal <= 1)" if ratio <= 1 else " (NOT met: goal <= 1)") if goal else "")
-
-
-def print_report(results: dict[int, dict[str, Figures]], failover: dict[str, Figures] | None, n: int) -> None:
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\nbench/gateway: {n} requests per system and level (simulator answers in ~1 ms); "
-          f"load average now {load} on {os.cpu_count()} cores")
-    for c, r in results.items():
-        d = r["direct"]
-        print(f"\nconcurrency {c}")
-        print(f"{'':14}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'errors':>8}{'+p50 ms':>9}{'+p99 ms':>9}")
-        for name, f in r.items():
-            add = "" if name == "direct" else f"{f.p50 - d.p50:>9.1f}{f.p99 - d.p99:>9.1f}"
-            print(f"{name:14}{f.p50:>9.1f}{f.p99:>9.1f}{f.rps:>9.1f}{f.errors:>8}{add}")
-        sy, ll = r["switchyard"], r["litellm"]
-        print(f"overhead ratio switchyard/litellm: p50 {_ratio(sy.p50 - d.p50, ll.p50 - d.p50, True)}, "
-              f"p99 {_ratio(sy.p99 - d.p99, ll.p99 - d.p99, False)}; throughput ratio {sy.rps / ll.rps:.2f}x")
-        if sy.extra:
-            print(f"switchyard's own x-switchyard-overhead-ms: p50 {percentile(sy.extra, 50):.1f}")
-    if failover:
-        print("\nprimary down (503 on every call), concurrency 4")
-        for name, f in failover.items():
-            print(f"{name:14}{f.p50:>9.1f}{f.p99:>9.1f}{f.rps:>9.1f}{f.errors:>8}")
-
-
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=300)
-    ap.add_argument("--levels", default="1,8,32")
+    ap.add_argument("--levels", default="1,8,32,128")
+    ap.add_argument("--processes", type=int, default=1, help="switchyard gateway --processes for the main table")
+    ap.add_argument("--scale", default="1,2,4", help="process counts for the scale phase ('' to skip)")
     ap.add_argument("--failover", action=argparse.BooleanOptionalAction, default=True)
-    asyncio.run(main(ap.parse_args()))
+    ap.add_argument("--quick", action="store_true", help="150 requests, no failover, scale 1,2; writes the JSON")
+    ap.add_argument("--json", type=Path, default=None, help=f"write the record here (--quick: {report.RESULTS})")
+    a = ap.parse_args()
+    if a.quick:
+        a.requests, a.failover, a.scale = min(a.requests, 150), False, "1,2"
+        a.json = a.json or report.RESULTS
+    asyncio.run(main(a))

@@ -33,6 +33,7 @@ from worker.config_loader import ConfigError, load_config
 from worker.cost_cli import PERIODS, cost_report, period_start, print_report
 from worker.demo import DemoKeysMissing, DemoPortBusy, run_demo
 from worker.gateway.keys_cli import keys_app
+from worker.gateway.multiproc import run_event_loop, run_processes
 from worker.gateway.server import run_gateway
 from worker.health_cli import send_feedback, show_health
 from worker.rankings_cli import schedule_command, show_rankings
@@ -107,12 +108,20 @@ def worker(config: ConfigOpt = None,
 def gateway(config: ConfigOpt = None,
             host: Annotated[str | None, typer.Option(help="Listen address (default: config gateway.host).")] = None,
             port: Annotated[int | None, typer.Option(help="Listen port (default: config gateway.port, 8080).")] = None,
+            processes: Annotated[int, typer.Option(min=1, help="Gateway processes on the port (SO_REUSEPORT), "
+                                                   "each with its own request worker.")] = 1,
+            reuse_port: Annotated[bool, typer.Option(hidden=True)] = False,
+            migrate: Annotated[bool, typer.Option(hidden=True)] = True,
             ready_file: Annotated[Path | None, typer.Option(hidden=True)] = None) -> None:
     """Serve the OpenAI-compatible gateway (with its own request worker) in the foreground."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     s = _settings(config)
     try:
-        asyncio.run(run_gateway(s, s.config_path(), host=host, port=port, ready_file=ready_file))
+        if processes > 1:
+            raise typer.Exit(run_processes(s, s.config_path(), processes, host=host, port=port,
+                                           ready_file=ready_file))
+        run_event_loop(run_gateway(s, s.config_path(), host=host, port=port, ready_file=ready_file,
+                                   reuse_port=reuse_port, migrate=migrate))
     except ConfigError as e:
         _fail(str(e), 2)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -80,20 +81,37 @@ async def serve_app(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Asy
             await asyncio.wait_for(task, GRACEFUL_SHUTDOWN_S + 3)
 
 
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` with ``SO_REUSEPORT``: several gateway processes
+    bind the same port and the kernel spreads new connections across them (Linux 3.9+)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
 async def run_gateway(settings: Settings, config_path: Path, *, host: str | None = None, port: int | None = None,
-                      ready_file: Path | None = None) -> None:
+                      ready_file: Path | None = None, reuse_port: bool = False, migrate: bool = True) -> None:
     """The ``switchyard gateway`` process (see module docstring). ``host``/``port`` override the
-    config's ``gateway`` section. Raises ``worker.config_loader.ConfigError`` for a bad config."""
+    config's ``gateway`` section; ``reuse_port``: bind with ``SO_REUSEPORT`` (one of several
+    processes on one port, ``worker/gateway/multiproc.py``); ``migrate``: run the migrations first
+    (the multi-process parent runs them once). Raises ``worker.config_loader.ConfigError`` for a bad config."""
     setup_tracing("gateway")
     configs = ConfigHolder(config_path)
     gw_cfg = configs.current()[0].gateway
     host = host or gw_cfg.host
     port = gw_cfg.port if port is None else port
-    await asyncio.to_thread(upgrade, settings.db_url())
+    if migrate:
+        await asyncio.to_thread(upgrade, settings.db_url())
     client = await connect(settings)
     async with open_gateway(client, configs, settings.db_url(), settings.task_queue) as gw:
         server = _Server(_config(build_app(gw), host, port, embedded=False), embedded=False)
-        task = asyncio.create_task(server.serve())
+        sockets = [reuse_port_socket(host, port)] if reuse_port else None
+        task = asyncio.create_task(server.serve(sockets=sockets))
         bound = await _started(server, task)
         log.info("gateway on http://%s:%s (auth %s, task queue %s, config %s)", host, bound, gw_cfg.auth,
                     settings.task_queue, config_path)
