@@ -43,6 +43,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from activities import metrics
 from activities.cache import ResponseCache
 from activities.concurrency import NO_LIMIT, Permit, TargetLimiters
+from activities.early_reply import EarlyReplies
 from activities.failover_budgets import FailoverBudgets
 from activities.health.monitor import HealthMonitor
 from activities.providers.base import AdapterResult, ProviderCall, ProviderError
@@ -95,7 +96,8 @@ class AttemptActivities:
     """Holds the collaborators of the attempt activity (injected, so tests need no patching).
 
     ``env``: where keys are read (default ``os.environ``); ``clock``: unix seconds;
-    ``inline_limit_bytes``: answers larger than this are stored and passed by reference.
+    ``inline_limit_bytes``: answers larger than this are stored and passed by reference;
+    ``early``: this process's early-reply waiters (``activities/early_reply.py``; ``None``: none).
     """
 
     def __init__(self, configs: ConfigSource, http: httpx.AsyncClient, outcomes: OutcomeStore,
@@ -103,7 +105,7 @@ class AttemptActivities:
                  clock=time.time, inline_limit_bytes: int = INLINE_LIMIT_BYTES,
                  health: HealthMonitor | None = None, streams: StreamPublisher | None = None,
                  limiters: TargetLimiters | None = None, budgets: FailoverBudgets | None = None,
-                 cache: ResponseCache | None = None) -> None:
+                 cache: ResponseCache | None = None, early: EarlyReplies | None = None) -> None:
         self._configs = configs
         self._http = http
         self._outcomes = outcomes
@@ -117,11 +119,15 @@ class AttemptActivities:
         self._limiters = limiters
         self._budgets = budgets
         self._cache = cache
+        self._early = early
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def attempt(self, inp: AttemptInput) -> AttemptResult:
         """Call ``inp.target`` once. Returns :class:`AttemptResult`; raises ``ApplicationError``
-        whose ``type`` is an :class:`core.errors.ErrorClass` value."""
+        whose ``type`` is an :class:`core.errors.ErrorClass` value. A ``recovering`` first attempt
+        whose answer was journaled for an early reply returns that answer without a call."""
+        if inp.recovering and inp.seq == 1 and (done := await self._journaled(inp)) is not None:
+            return done
         cfg, _ = self._configs.current()
         t = _Try(inp, _target(cfg, inp.target), activity.info().attempt, time.perf_counter(),
                  self._health.state_of(inp.target) if self._health else None)
@@ -153,6 +159,16 @@ class AttemptActivities:
                     raise
                 permit.done(None, t.latency_ms())
                 return res
+
+    async def _journaled(self, inp: AttemptInput) -> AttemptResult | None:
+        """The result journaled by this call's earlier run, whose answer the caller already has
+        (``activities/early_reply.py``), or ``None``."""
+        body = await self._outcomes.journaled(inp.run_id, inp.seq, activity.info().attempt)
+        if body is None:
+            return None
+        result = AttemptResult.model_validate_json(body)
+        result.notes.append("recovered: the answer journaled before the early reply, not called again")
+        return result
 
     def _over_budget(self, t: _Try) -> ApplicationError:
         """The route's failover budget is spent: the request ends here, not on the next target."""
@@ -287,12 +303,19 @@ class AttemptActivities:
             res.response.usage = _add_usage(t.inp.rescue.usage, usage)
         span.set_attributes({"switchyard.status": "ok", "gen_ai.usage.input_tokens": usage.prompt_tokens,
                              "gen_ai.usage.output_tokens": usage.completion_tokens})
-        await self._record(self._row(t, "ok", latency, **tokens), streamed=t.inp.stream)
         body = res.response.model_dump_json().encode()
-        await self._store(t, res, flags, cost, len(body))
         result = AttemptResult(target=t.target.id, response=res.response, response_bytes=len(body),
                                latency_ms=latency, ttft_ms=res.ttft_ms, usage=usage, cost_usd=cost,
-                               try_no=t.try_no, notes=res.notes)
+                               try_no=t.try_no, notes=list(res.notes))
+        early = self._early is not None and not streamed and len(body) <= self._inline_limit and \
+            self._early.wants(t.inp.workflow_id, t.inp.seq, t.try_no)
+        await self._record(self._row(t, "ok", latency, **tokens), streamed=t.inp.stream,
+                           journal=result.model_dump_json().encode() if early else None)
+        if early:  # the outcome row and the journaled answer are committed: the gateway may reply
+            assert self._early is not None
+            self._early.offer(t.inp.workflow_id, result)
+        await self._store(t, res, flags, cost, len(body))
+        result.notes = res.notes
         if len(body) > self._inline_limit:
             result.response = None
             result.response_ref = await self._payloads.put(t.inp.workflow_id, "chat.completion", body)
@@ -318,9 +341,10 @@ class AttemptActivities:
     def _failover_flags(self, target: str) -> tuple[str, ...]:
         return (self._health.settings(target) if self._health else HealthSettings()).quality_failover
 
-    async def _record(self, row: OutcomeRow, streamed: bool = False) -> None:
-        """Write the outcome row, record its metrics, then feed it to this process's health at once."""
-        await self._outcomes.record(row)
+    async def _record(self, row: OutcomeRow, streamed: bool = False, journal: bytes | None = None) -> None:
+        """Write the outcome row (with ``journal``, the journaled result of an early reply, in the
+        same transaction), record its metrics, then feed it to this process's health at once."""
+        await self._outcomes.record(row, journal)
         metrics.record_outcome(row, streamed=streamed)
         if self._health is not None:
             self._health.observe_outcome(row)

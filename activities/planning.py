@@ -48,18 +48,24 @@ class PlanningActivities:
     @activity.defn(name=PLAN_ACTIVITY)
     async def plan(self, inp: PlanInput) -> Plan:
         """Build the plan; an unknown task type raises a non-retryable ``InvalidRequest``."""
+        try:
+            return await self.make(inp, _health_draw())
+        except UnknownRoute:
+            routes = ", ".join(sorted(self._configs.current()[0].routes))
+            raise ApplicationError(f"unknown task type {inp.task_type!r}; known routes: {routes}",
+                                   type=ErrorClass.INVALID_REQUEST.value, non_retryable=True) from None
+
+    async def make(self, inp: PlanInput, health_draw: float) -> Plan:
+        """The plan of ``inp`` (the activity's body, also called by the gateway before a start,
+        ``worker/gateway/plan_ahead.py``); ``health_draw`` in [0, 1) against traffic shares.
+        Raises :class:`core.plan.UnknownRoute`."""
         cfg, version = self._configs.current()
         if self._health is not None:
             await self._health.ensure_started()
-        try:
-            plan = build_plan(cfg, inp, await self._cooldowns.active(), self._clock(), version,
-                              rankings=await self._rankings.current() if self._rankings else None,
-                              ranking_draw=self._rng.random(),
-                              health=self._health.views() if self._health else None, health_draw=_health_draw())
-        except UnknownRoute:
-            raise ApplicationError(
-                f"unknown task type {inp.task_type!r}; known routes: {', '.join(sorted(cfg.routes))}",
-                type=ErrorClass.INVALID_REQUEST.value, non_retryable=True) from None
+        plan = build_plan(cfg, inp, await self._cooldowns.active(), self._clock(), version,
+                          rankings=await self._rankings.current() if self._rankings else None,
+                          ranking_draw=self._rng.random(),
+                          health=self._health.views() if self._health else None, health_draw=health_draw)
         return await self._with_cache(cfg, inp, plan)
 
     async def _with_cache(self, cfg: SwitchyardConfig, inp: PlanInput, plan: Plan) -> Plan:

@@ -20,7 +20,11 @@ wrappers are installed by this script only, the product code carries no timers):
   ``temporal.after_attempt`` (attempt ended -> result in the handler: workflow task completion, the
   close event, the result long-poll).
 
-    python -m bench.profile_gateway [--requests 300] [--cprofile out.pstats] [--top 40]
+``--variants baseline,plan,early`` measures the cuts side by side in one run (interleaved rounds):
+``baseline`` = the workflow plans and the handler waits for the workflow's result, ``plan`` =
+planned in the gateway, ``early`` = planned + early reply (what the gateway does).
+
+    python -m bench.profile_gateway [--requests 300] [--variants early] [--cprofile out.pstats] [--top 40]
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from typing import Any
 
 import httpx
 import yaml
+from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -192,7 +198,18 @@ def _close_gaps(m: dict[str, float]) -> None:
         TIMES["temporal.after_attempt.3_result_poll"].append((m["result1"] - m["close1"]) * 1000)
 
 
-async def run(n: int, prof: cProfile.Profile | None) -> tuple[list[float], list[float]]:
+#: Variants: which cuts are on. ``baseline``: the workflow plans and the handler waits for the
+#: workflow's result; ``plan``: planned in the gateway; ``early``: planned + early reply (default).
+VARIANTS = ("baseline", "plan", "early")
+
+
+def _set_variant(gw: Any, variant: str, planner: Any, early: Any) -> None:
+    gw.planner = None if variant == "baseline" else planner
+    gw.services.early = early if variant == "early" else None
+
+
+async def run(n: int, prof: cProfile.Profile | None, variants: list[str], rounds: int,
+              tracing: bool) -> tuple[list[float], dict[str, list[float]], dict[str, dict[str, list[float]]]]:
     from worker.gateway.app import build_app
     from worker.gateway.server import serve_app
     from worker.gateway.state import open_gateway
@@ -208,19 +225,33 @@ async def run(n: int, prof: cProfile.Profile | None) -> tuple[list[float], list[
             dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
         async with env, run_simulator(str(tmpd / "s.yaml"), port=0) as sim:
             holder = ConfigHolder.fixed(sim_config(sim.base_url, gateway={"auth": "required"}))
-            async with open_gateway(env.client, holder, db, "profile-gateway") as gw:
+            client = env.client
+            if tracing:  # as worker.client.connect builds it
+                client = await Client.connect(env.client.service_client.config.target_host,
+                                              data_converter=pydantic_data_converter,
+                                              interceptors=[TracingInterceptor()])
+            async with open_gateway(client, holder, db, "profile-gateway") as gw:
+                planner, early = gw.planner, gw.services.early
                 key = (await ApiKeyStore(gw.services.engine).create("bench")).key
                 async with serve_app(build_app(gw)) as url, httpx.AsyncClient(timeout=30) as http:
                     direct = await _loop(http, f"{sim.base_url}/r/us-east/v1/chat/completions", None, n, None)
-                    total = await _loop(http, f"{url}/v1/chat/completions", key, n, prof)
-    return direct, total
+                    totals: dict[str, list[float]] = {v: [] for v in variants}
+                    stages: dict[str, dict[str, list[float]]] = {v: defaultdict(list) for v in variants}
+                    for _ in range(rounds):  # interleaved, so machine noise hits every variant alike
+                        for v in variants:
+                            _set_variant(gw, v, planner, early)
+                            totals[v] += await _loop(http, f"{url}/v1/chat/completions", key, n // rounds, prof)
+                            for k, vals in TIMES.items():
+                                stages[v][k] += vals
+                    _set_variant(gw, "early", planner, early)
+    return direct, totals, stages
 
 
 async def _loop(http: httpx.AsyncClient, url: str, key: str | None, n: int,
                 prof: cProfile.Profile | None) -> list[float]:
     body = {"model": "gpt-4o", "messages": MESSAGES, "max_tokens": 200}
     headers = {"authorization": f"Bearer {key}"} if key else {}
-    for _ in range(20):  # warm-up
+    for _ in range(10):  # warm-up
         (await http.post(url, json=body, headers=headers)).raise_for_status()
     TIMES.clear()
     MARKS.clear()
@@ -235,28 +266,34 @@ async def _loop(http: httpx.AsyncClient, url: str, key: str | None, n: int,
     return out
 
 
-def report(direct: list[float], total: list[float], n: int) -> None:
-    d50, t50 = percentile(direct, 50), percentile(total, 50)
-    print(f"\nbench/profile_gateway: {n} sequential requests; direct p50 {d50:.2f} ms, through the gateway "
-          f"p50 {t50:.2f} ms, added p50 {t50 - d50:.2f} ms")
-    print(f"{'stage':34}{'p50 ms':>9}{'mean ms':>9}{'calls/req':>10}")
-    for name in sorted(TIMES):
-        v = TIMES[name]
-        print(f"{name:34}{percentile(v, 50):>9.2f}{sum(v) / len(v):>9.2f}{len(v) / n:>10.2f}")
+def report(direct: list[float], totals: dict[str, list[float]], stages: dict[str, dict[str, list[float]]]) -> None:
+    d50, d99 = percentile(direct, 50), percentile(direct, 99)
+    print(f"\nbench/profile_gateway: sequential requests; direct p50 {d50:.2f} ms, p99 {d99:.2f} ms")
+    for v, total in totals.items():
+        n = len(total)
+        print(f"\nvariant {v}: {n} requests, through the gateway p50 {percentile(total, 50):.2f} ms; "
+              f"added p50 {percentile(total, 50) - d50:.2f} ms, p99 {percentile(total, 99) - d99:.2f} ms")
+        print(f"{'stage':44}{'p50 ms':>9}{'mean ms':>9}{'calls/req':>10}")
+        for name in sorted(stages[v]):
+            vals = stages[v][name]
+            print(f"{name:44}{percentile(vals, 50):>9.2f}{sum(vals) / len(vals):>9.2f}{len(vals) / n:>10.2f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--requests", type=int, default=300)
-    ap.add_argument("--cprofile", type=Path, default=None, help="write cProfile stats of the timed loop here")
+    ap.add_argument("--requests", type=int, default=300, help="per variant")
+    ap.add_argument("--variants", default="early", help=f"comma-separated, of {', '.join(VARIANTS)}")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--cprofile", type=Path, default=None, help="write cProfile stats of the timed loops here")
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--tracing", action="store_true", help="client with Temporal's TracingInterceptor")
     ap.add_argument("--no-timers", action="store_true", help="cProfile only (timers add ~0.01 ms per stage)")
     a = ap.parse_args()
     if not a.no_timers:
         install_timers()
     prof = cProfile.Profile() if a.cprofile else None
-    direct, total = asyncio.run(run(a.requests, prof))
-    report(direct, total, a.requests)
+    direct, totals, stages = asyncio.run(run(a.requests, prof, a.variants.split(","), a.rounds, a.tracing))
+    report(direct, totals, stages)
     if prof is not None:
         prof.dump_stats(a.cprofile)
         s = io.StringIO()

@@ -55,6 +55,9 @@ class AttemptInput(_Model):
     target), for the route's failover budget (``core/failover_budget.py``).
     ``cache_key``: store a complete, unflagged answer in the route's response cache under this key
     (``core/cache.py``; ``None``: do not store).
+    ``recovering``: the attempt runs in a later workflow task than the workflow's first (a task
+    retried after a worker died, or a heartbeated one): the first attempt then returns the answer
+    journaled for an early reply (``activities/early_reply.py``) instead of calling again.
     """
 
     workflow_id: str
@@ -75,6 +78,7 @@ class AttemptInput(_Model):
     priority: int | None = Field(default=None, ge=1, le=5)
     failover_after: str | None = None
     cache_key: str | None = None
+    recovering: bool = False  # a later workflow task than the first: look for a journaled answer first
 
     def stream_id(self) -> str:
         """The key the deltas are published under: ``stream_key``, else the workflow id."""

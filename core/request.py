@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.cache import CachePolicy, CacheStatus
 from core.chat import ChatRequest, ChatResponse
+from core.plan import Plan
 
 
 class _Model(BaseModel):
@@ -34,7 +35,9 @@ class RequestInput(_Model):
     (the gateway, ``SwitchyardClient.stream``); ``stream_shared``: publish them to the shared
     channel even when the reader is in the attempt's process (a resumable stream).
     ``cache``: the caller's response-cache policy (``core/cache.py`` :data:`CachePolicy`; the route
-    decides whether it caches at all).
+    decides whether it caches at all). ``plan``: the plan, made by the caller just before the start
+    (the gateway, ``worker/gateway/plan_ahead.py``) so the workflow runs no planning step; it is
+    recorded in history with the input. ``None``: the workflow plans (a local activity).
     """
 
     request: ChatRequest
@@ -50,6 +53,7 @@ class RequestInput(_Model):
     stream_shared: bool = False
     prefer_cheaper: bool = False
     cache: CachePolicy = "default"
+    plan: Plan | None = None  # planned by the caller before the start (the gateway): no planning step
 
 
 class AttemptRecord(_Model):

@@ -25,6 +25,7 @@ from activities.attempt import AttemptActivities
 from activities.cache import CacheActivities, ResponseCache
 from activities.concurrency import TargetLimiters
 from activities.conversation import ConversationActivities
+from activities.early_reply import EarlyReplies
 from activities.embeddings import EmbeddingActivities
 from activities.failover_budgets import FailoverBudgets
 from activities.health.service import HealthService
@@ -68,6 +69,7 @@ class Services:
     limiters: TargetLimiters | None = None  # this process's adaptive per-target limits (activities/concurrency.py)
     budgets: FailoverBudgets | None = None  # this process's failover budgets per route
     cache: ResponseCache | None = None      # the response cache (activities/cache.py; routes turn it on)
+    early: EarlyReplies | None = None       # this process's early-reply waiters (activities/early_reply.py)
 
     @classmethod
     def open(cls, db_url: str, configs: ConfigSource) -> Services:
@@ -81,7 +83,7 @@ class Services:
                    streams=publisher, reader=reader,
                    limiters=TargetLimiters(lambda: configs.current()[0].concurrency),
                    budgets=FailoverBudgets(lambda: configs.current()[0].concurrency.failover_budget),
-                   cache=open_cache(configs, engine, outcomes))
+                   cache=open_cache(configs, engine, outcomes), early=EarlyReplies())
 
     async def aclose(self) -> None:
         if self.health is not None:
@@ -125,18 +127,25 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
         "pydantic", "pydantic_core", "core", "workflows"))
 
 
+def make_planner(services: Services) -> PlanningActivities:
+    """Planning on the services' config, cooldowns, rankings, health and cache (the planning
+    activity's, and the gateway's plan-ahead)."""
+    health = services.health.monitor if services.health else None
+    return PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings, health=health,
+                              cache=services.cache)
+
+
 def build_worker(client: Client, services: Services, task_queue: str, *,
                  inline_limit_bytes: int = INLINE_LIMIT_BYTES, max_concurrent: int = 100,
                  graceful_shutdown_timeout: timedelta = timedelta(0)) -> Worker:
     """A worker for request workflows and their activities on ``task_queue``."""
     health = services.health.monitor if services.health else None
-    planning = PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings, health=health,
-                                  cache=services.cache)
+    planning = make_planner(services)
     learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine))
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes, health=health,
                                  streams=services.streams, limiters=services.limiters,
-                                 budgets=services.budgets, cache=services.cache)
+                                 budgets=services.budgets, cache=services.cache, early=services.early)
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     embeddings = EmbeddingActivities(services.configs, services.http, services.outcomes, services.payloads)

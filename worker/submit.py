@@ -66,13 +66,15 @@ class SwitchyardClient:
         self.reader = reader
 
     async def start(self, inp: RequestInput, *, eager: bool = True, workflow_id: str | None = None,
-                    rerun_failed: bool = False) -> WorkflowHandle[object, RequestResult]:
+                    rerun_failed: bool = False, fresh_id: str | None = None) -> WorkflowHandle[object, RequestResult]:
         """Start (or, for a known idempotency key, attach to) the request's workflow.
 
         ``rerun_failed``: a key whose execution *failed* (no answer, nothing billed) starts a new
         run instead of returning the same failure (the gateway: an SDK retrying a 503 gets a fresh
-        walk); running and completed executions are still attached to."""
-        wf_id = workflow_id or request_workflow_id(inp.tenant, inp.idempotency_key)
+        walk); running and completed executions are still attached to. ``fresh_id``: the id of an
+        unkeyed request chosen by the caller (``core.ids.request_workflow_id``), started like an
+        unkeyed one (the gateway knows it before the start, for its early reply)."""
+        wf_id = workflow_id or fresh_id or request_workflow_id(inp.tenant, inp.idempotency_key)
         keyed = bool(inp.idempotency_key or workflow_id)
         attrs = TypedSearchAttributes([SearchAttributePair(sa.TASK_TYPE, inp.task_type or "default"),
                                        SearchAttributePair(sa.TENANT, inp.tenant)])

@@ -1,6 +1,7 @@
 """``AIRequestWorkflow``: one AI request, planned and walked along its fallback chain.
 
-Steps: plan (local activity) -> for each planned target, one attempt activity with that target's
+Steps: plan (local activity; skipped when the caller passed the plan in the input, as the gateway
+does) -> for each planned target, one attempt activity with that target's
 timeout, until one answers -> search attributes and current details for the audit -> result with
 the routing trace. Failures are decided from the attempt's error ``type`` alone (``core/walk.py``).
 The plan + walk loop lives in ``workflows/chain.py``, shared with conversation turns.
@@ -50,6 +51,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import DEFAULT_OPTIONS
 
 
+#: History length during a workflow's first task (started, task scheduled, task started): a longer
+#: one means the task is a later one (a retried task after a worker died, a heartbeated task).
+FIRST_TASK_EVENTS = 3
+
+
 @workflow.defn(name=REQUEST_WORKFLOW, sandboxed=False)
 class AIRequestWorkflow:
     """Input :class:`core.request.RequestInput`; result :class:`core.request.RequestResult`.
@@ -79,6 +85,8 @@ class AIRequestWorkflow:
         raise self._failed(inp, trace, walked.stop)
 
     async def _plan(self, inp: RequestInput) -> Plan:
+        if inp.plan is not None:  # planned by the caller just before the start: recorded with the input
+            return inp.plan
         try:
             return await make_plan(plan_input(inp, cache=True))
         except PlanRejected as err:
@@ -96,7 +104,8 @@ class AIRequestWorkflow:
                            timeout_s=entry.timeout_s, caller_budget_s=remaining,
                            max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1,
                            stream=bool(inp.request.stream), stream_shared=inp.stream_shared, rescue=rescue,
-                           priority=inp.priority, failover_after=after, cache_key=plan.cache_key)
+                           priority=inp.priority, failover_after=after, cache_key=plan.cache_key,
+                           recovering=seq == 1 and workflow.info().get_current_history_length() > FIRST_TASK_EVENTS)
         opts = DEFAULT_OPTIONS.attempt(entry, plan.retries + 1, remaining)
         if inp.durable_attempts:
             return await workflow.execute_activity(ATTEMPT_ACTIVITY, arg, result_type=AttemptResult,

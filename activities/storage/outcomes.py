@@ -16,11 +16,18 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from activities.storage.tables import outcomes
+from activities.storage.tables import outcomes, payloads
 from activities.storage.upsert import upsert_template
 from core.request import AttemptRecord
 
 KEY = ("workflow_id", "run_id", "seq", "try_no")
+#: ``kind`` of journaled results in the payload table.
+JOURNAL_KIND = "attempt.result"
+
+
+def journal_ref(run_id: str, seq: int, try_no: int) -> str:
+    """The payload reference of a journaled call result: deterministic, so a re-run finds it."""
+    return f"jr-{run_id}-{seq}-{try_no}"
 
 
 class OutcomeRow(BaseModel):
@@ -61,12 +68,27 @@ class OutcomeStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def record(self, row: OutcomeRow) -> None:
-        """Insert the row, or overwrite the row with the same ``(workflow_id, run_id, seq, try_no)``."""
+    async def record(self, row: OutcomeRow, journal: bytes | None = None) -> None:
+        """Insert the row, or overwrite the row with the same ``(workflow_id, run_id, seq, try_no)``.
+
+        ``journal``: the call's whole result (JSON bytes of an ``AttemptResult``), written in the
+        same transaction under :func:`journal_ref` (an early reply's answer journal,
+        ``activities/early_reply.py``)."""
         values: dict[str, Any] = row.model_dump()
         values["message"] = values["message"][:500]
         async with self._engine.begin() as conn:
             await conn.execute(upsert_template(conn.dialect.name, outcomes, KEY), values)
+            if journal is not None:
+                await conn.execute(upsert_template(conn.dialect.name, payloads, ("ref",)), {
+                    "ref": journal_ref(row.run_id, row.seq, row.try_no), "workflow_id": row.workflow_id,
+                    "kind": JOURNAL_KIND, "size_bytes": len(journal), "body": journal, "created_at": row.created_at})
+
+    async def journaled(self, run_id: str, seq: int, try_no: int) -> bytes | None:
+        """The journaled result of one call (see :meth:`record`), or ``None``."""
+        q = sa.select(payloads.c.body).where(payloads.c.ref == journal_ref(run_id, seq, try_no))
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(q)).first()
+        return None if row is None else bytes(row.body)
 
     async def earlier_tries(self, workflow_id: str, seq: int, before_try: int,
                             run_id: str = "") -> list[AttemptRecord]:

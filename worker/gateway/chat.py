@@ -5,14 +5,16 @@ Pipeline, each step one function that either returns or raises
 size limit and validate it (``body.py``) -> headers and metadata to a ``RequestInput``
 (``inputs.py``) -> rate limits per key and tenant (``ratelimit.py``) -> load shedding by priority
 (``shedding.py``: a slot, a brownout route, the cache hook's answer or a 429) -> money budgets
-(``budget.py``: reserve the estimate, settled after the answer) -> start the
-workflow eagerly on this process's worker and wait for it (:func:`run`) -> the answer as
-``chat.completion`` JSON or as an SSE stream (``sse.py``), with the trace headers
+(``budget.py``: reserve the estimate, settled after the answer) -> plan the request
+(``plan_ahead.py``) -> start the workflow with its plan eagerly on this process's worker and
+wait for its first attempt's early answer or its result (:func:`run`, ``early.py``) -> the
+answer as ``chat.completion`` JSON or as an SSE stream (``sse.py``), with the trace headers
 (``headers.py``). Nothing reaches Temporal before the request is known good and admitted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -21,14 +23,17 @@ from starlette.responses import JSONResponse, Response
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
-from core.request import RequestResult
+from core.attempt import AttemptResult
+from core.request import RequestInput, RequestResult
 from worker.gateway.admitted import serve_admitted
 from worker.gateway.auth import authenticate
 from worker.gateway.body import parse_chat, read_body
 from worker.gateway.conversation import conversation_id, run_turn, stream_turn_live
+from worker.gateway.early import early_id, first_answer
 from worker.gateway.errors import GatewayError, from_failure, key_reused, unavailable
 from worker.gateway.headers import trace_headers
 from worker.gateway.inputs import GatewayRequest, build_request
+from worker.gateway.plan_ahead import plan_ahead
 from worker.gateway.sse import completion_body, sse_body
 from worker.gateway.state import Gateway
 from worker.gateway.stream import stream_live
@@ -79,8 +84,20 @@ async def run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResul
 
     Raises :class:`GatewayError`: the workflow's own failure with its status, or 503 when Temporal
     cannot be reached or the execution ended without a result (terminated, timed out)."""
+    inp = await plan_ahead(gw, greq.inp)
+    wf_id = early_id(gw, inp)
+    early = gw.services.early.expect(wf_id) if wf_id and gw.services.early else None
     try:
-        handle = await gw.sy.start(greq.inp, eager=True, rerun_failed=True)
+        return await _started(gw, greq, inp, wf_id, early, started)
+    finally:
+        if wf_id and gw.services.early:
+            gw.services.early.discard(wf_id)
+
+
+async def _started(gw: Gateway, greq: GatewayRequest, inp: RequestInput, wf_id: str | None,
+                   early: asyncio.Future[AttemptResult] | None, started: float) -> RequestResult:
+    try:
+        handle = await gw.sy.start(inp, eager=True, rerun_failed=True, fresh_id=wf_id)
         if greq.inp.idempotency_key:
             await check_same_request(handle, greq.inp)
     except IdempotencyConflict as e:
@@ -89,7 +106,7 @@ async def run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResul
         log.warning("starting a request workflow failed: %s", e)
         raise unavailable(f"The request could not be started: Temporal is unreachable ({e.status.name}).") from None
     try:
-        return await gw.sy.result(handle)
+        return await first_answer(gw, handle, inp.plan, early, started)
     except RequestFailed as e:
         headers = trace_headers(handle.id, greq.inp.tenant, e.failure.trace, started)
         raise from_failure(e.failure, headers) from None

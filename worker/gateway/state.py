@@ -21,13 +21,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.admission.store import open_store
+from activities.planning import PlanningActivities
 from activities.storage.api_keys import ApiKeyStore
 from core.config import ConfigSource, SwitchyardConfig
 from worker import metrics_setup
 from worker.gateway.model_map import ModelMap, build_model_map
 from worker.gateway.ratelimit import RateLimiter
 from worker.gateway.shedding import Shedder
-from worker.runtime import Services, build_worker
+from worker.runtime import Services, build_worker, make_planner
 from worker.submit import SwitchyardClient
 
 #: How long in-flight requests may finish when the gateway stops (an LLM call is worth finishing).
@@ -40,7 +41,8 @@ class Gateway:
 
     ``started_at``: unix seconds, the ``created`` of ``/v1/models`` entries. ``limiter``: rate
     limits on the shared store chosen by ``admission.store`` at start; ``shedder``: this process's
-    per-route load shedding (its ``serve_from_cache`` is the cache's hook)."""
+    per-route load shedding (its ``serve_from_cache`` is the cache's hook); ``planner``: planning
+    run before the start (``plan_ahead.py``; ``None``: the workflow plans)."""
 
     sy: SwitchyardClient
     configs: ConfigSource
@@ -50,6 +52,7 @@ class Gateway:
     started_at: int = field(default_factory=lambda: int(time.time()))
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None))
     shedder: Shedder = field(default_factory=Shedder)
+    planner: PlanningActivities | None = None  # plans requests before their start (plan_ahead.py)
     _models: tuple[str, ModelMap] | None = None
 
     def config(self) -> tuple[SwitchyardConfig, ModelMap]:
@@ -81,7 +84,7 @@ async def open_gateway(client: Client, configs: ConfigSource, db_url: str, task_
         async with worker:
             gw = Gateway(sy=SwitchyardClient(client, task_queue, services.payloads, services.reader),
                          configs=configs, keys=keys, services=services, worker=worker, limiter=limiter,
-                         shedder=Shedder(limiters=services.limiters))
+                         shedder=Shedder(limiters=services.limiters), planner=make_planner(services))
             from worker.gateway.cache_hook import serve_from_cache  # noqa: PLC0415 - it imports Gateway
             gw.shedder.serve_from_cache = functools.partial(serve_from_cache, gw)  # shed requests: cache first
             yield gw

@@ -1,0 +1,61 @@
+"""The gateway's side of early replies (``activities/early_reply.py``): answer from the first
+attempt's journaled result, or from the workflow's result, whichever comes first.
+
+Only for a request planned here (``plan_ahead.py``: the routing trace is built from its plan) that
+is not keyed (an ``Idempotency-Key`` may attach to an execution running elsewhere) and not served
+by the plan's cache hit. Failures, failovers and retries always come from the workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from temporalio.client import WorkflowHandle
+
+from core.attempt import AttemptResult
+from core.ids import request_workflow_id
+from core.plan import Plan
+from core.request import AttemptRecord, RequestInput, RequestResult, RoutingTrace
+from worker.gateway.state import Gateway
+
+
+def early_id(gw: Gateway, inp: RequestInput) -> str | None:
+    """The workflow id to start ``inp`` under when it may answer early, else ``None``."""
+    plan = inp.plan
+    if gw.services.early is None or plan is None or plan.cache_hit is not None or inp.idempotency_key \
+            or inp.request.stream or inp.durable_attempts:
+        return None
+    return request_workflow_id(inp.tenant)
+
+
+def early_result(workflow_id: str, plan: Plan, res: AttemptResult, started: float) -> RequestResult:
+    """The result of a request answered by its first attempt's first try, as the workflow builds
+    it (``workflows/chain.py`` ``finish_trace``); ``latency_ms`` by the gateway's clock."""
+    trace = RoutingTrace(route=plan.route, plan=[e.target for e in plan.entries],
+                         plan_reasons={e.target: e.reasons for e in plan.entries}, skipped=plan.skipped,
+                         attempts=[AttemptRecord(seq=1, try_no=res.try_no, target=res.target,
+                                                 latency_ms=res.latency_ms)],
+                         target_used=res.target, cost_usd=res.cost_usd, notes=list(res.notes),
+                         cache=plan.cache_status, latency_ms=(time.perf_counter() - started) * 1000.0)
+    return RequestResult(workflow_id=workflow_id, response=res.response, response_ref=res.response_ref, trace=trace)
+
+
+async def first_answer(gw: Gateway, handle: WorkflowHandle[object, RequestResult], plan: Plan | None,
+                       early: asyncio.Future[AttemptResult] | None, started: float) -> RequestResult:
+    """The early answer if the first attempt offers one before the workflow closes, else the
+    workflow's result (raising as ``SwitchyardClient.result`` does)."""
+    if early is None or plan is None:
+        return await gw.sy.result(handle)
+    waiting = asyncio.ensure_future(gw.sy.result(handle))
+    try:
+        await asyncio.wait({early, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        waiting.cancel()
+        raise
+    if waiting.done() or not early.done():
+        return waiting.result()
+    # The workflow finishes its bookkeeping on its own. The result poll is left to end with it
+    # (~10 ms): cancelling it makes the server log each cancelled poll as an internal error.
+    waiting.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return early_result(handle.id, plan, early.result(), started)
