@@ -267,6 +267,8 @@ class GatewayConfig(_Strict):
     processes within this many seconds. ``max_concurrent_requests``: requests the gateway's
     in-process worker runs at once (workflow tasks and attempts; a streamed request holds its slot
     until its last token, so this bounds the streams served at once; more wait for a slot).
+    ``max_in_flight_workflows``: whole-answer requests one gateway process runs at once (start to
+    answer, read at start); more wait in the gateway, first come first served (``docs/PERFORMANCE.md``).
     """
 
     auth: Literal["required", "off"] = "required"
@@ -275,6 +277,7 @@ class GatewayConfig(_Strict):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_900_000)
     key_cache_s: float = Field(default=5.0, ge=0, le=300)
     max_concurrent_requests: int = Field(default=1000, ge=1, le=10_000)
+    max_in_flight_workflows: int = Field(default=16, ge=0, le=10_000)  # per process, 0: no cap (PERFORMANCE.md)
 
     @field_validator("auth", mode="before")
     @classmethod

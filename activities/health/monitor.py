@@ -4,7 +4,9 @@
   ``health_state``), then :meth:`observe_outcome` right after writing the row: this worker's view
   changes at once, with no database round trip.
 - Planning calls :meth:`views`: a dict built from the board, cached for ``view_ttl_s`` (0.2 s) or
-  until something changed, so a request costs no query.
+  until something changed (a transition, a failure, a probe; an ok call that moved nothing keeps
+  the cache: rebuilding every target's view after every answer cost ~0.5 ms per request), so a
+  request costs no query.
 - While this process's event loop lags more than ``MAX_LOOP_LAG_S`` (measured by the sync loop),
   its own calls' latencies are not fed to the latency detectors: they would measure our queueing.
 - The attempt activity wraps every provider call in :meth:`HealthMonitor.in_flight`
@@ -115,7 +117,8 @@ class HealthMonitor:
         else:
             self._user_calls.append(obs.at)
         notes = self.board.observe(obs)
-        self._views = None
+        if notes or obs.failed or obs.probe:  # an ok call that moved nothing keeps the cached views
+            self._views = None
         return notes
 
     def observe_outcome(self, row: OutcomeRow) -> list[str]:

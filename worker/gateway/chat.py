@@ -15,6 +15,7 @@ answer as ``chat.completion`` JSON or as an SSE stream (``sse.py``), with the tr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -84,6 +85,11 @@ async def run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResul
 
     Raises :class:`GatewayError`: the workflow's own failure with its status, or 503 when Temporal
     cannot be reached or the execution ended without a result (terminated, timed out)."""
+    async with gw.in_flight or contextlib.nullcontext():  # a queue in the gateway, not in Temporal
+        return await _run(gw, greq, started)
+
+
+async def _run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResult:
     inp = await plan_ahead(gw, greq.inp)
     wf_id = early_id(gw, inp)
     early = gw.services.early.expect(wf_id) if wf_id and gw.services.early else None

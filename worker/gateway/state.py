@@ -10,6 +10,7 @@ healthy target is the whole request, then runs here without a matching-service r
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections.abc import AsyncIterator
@@ -53,6 +54,7 @@ class Gateway:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None))
     shedder: Shedder = field(default_factory=Shedder)
     planner: PlanningActivities | None = None  # plans requests before their start (plan_ahead.py)
+    in_flight: asyncio.Semaphore | None = None  # whole-answer requests running (gateway.max_in_flight_workflows)
     _models: tuple[str, ModelMap] | None = None
 
     def config(self) -> tuple[SwitchyardConfig, ModelMap]:
@@ -62,6 +64,10 @@ class Gateway:
             self._models = (version, build_model_map(cfg))
             self.keys.cache_s = cfg.gateway.key_cache_s
         return cfg, self._models[1]
+
+
+def _cap(n: int) -> asyncio.Semaphore | None:
+    return asyncio.Semaphore(n) if n else None
 
 
 @asynccontextmanager
@@ -84,7 +90,8 @@ async def open_gateway(client: Client, configs: ConfigSource, db_url: str, task_
         async with worker:
             gw = Gateway(sy=SwitchyardClient(client, task_queue, services.payloads, services.reader),
                          configs=configs, keys=keys, services=services, worker=worker, limiter=limiter,
-                         shedder=Shedder(limiters=services.limiters), planner=make_planner(services))
+                         shedder=Shedder(limiters=services.limiters), planner=make_planner(services),
+                         in_flight=_cap(cfg.gateway.max_in_flight_workflows))
             from worker.gateway.cache_hook import serve_from_cache  # noqa: PLC0415 - it imports Gateway
             gw.shedder.serve_from_cache = functools.partial(serve_from_cache, gw)  # shed requests: cache first
             yield gw
