@@ -128,6 +128,13 @@ class AttemptActivities:
         whose answer was journaled for an early reply returns that answer without a call."""
         if inp.recovering and inp.seq == 1 and (done := await self._journaled(inp)) is not None:
             return done
+        try:
+            return await self._attempt(inp)
+        finally:  # a waiting gateway handler hears "no early answer" at once, and waits for the workflow
+            if self._early is not None:
+                self._early.decline(inp.workflow_id, inp.seq, activity.info().attempt)
+
+    async def _attempt(self, inp: AttemptInput) -> AttemptResult:
         cfg, _ = self._configs.current()
         t = _Try(inp, _target(cfg, inp.target), activity.info().attempt, time.perf_counter(),
                  self._health.state_of(inp.target) if self._health else None)

@@ -33,11 +33,12 @@ class EarlyReplies:
     """Handlers waiting for their workflow's first attempt, by workflow id (this process only)."""
 
     def __init__(self) -> None:
-        self._waiting: dict[str, asyncio.Future[AttemptResult]] = {}
+        self._waiting: dict[str, asyncio.Future[AttemptResult | None]] = {}
 
-    def expect(self, workflow_id: str) -> asyncio.Future[AttemptResult]:
-        """A future resolved with the first attempt's result if it answers early; pair with :meth:`discard`."""
-        fut: asyncio.Future[AttemptResult] = asyncio.get_running_loop().create_future()
+    def expect(self, workflow_id: str) -> asyncio.Future[AttemptResult | None]:
+        """A future resolved when the workflow's first try ends here: with its result if it answers
+        early, with ``None`` if it does not (it failed, was refused or cancelled); pair with :meth:`discard`."""
+        fut: asyncio.Future[AttemptResult | None] = asyncio.get_running_loop().create_future()
         self._waiting[workflow_id] = fut
         return fut
 
@@ -54,3 +55,11 @@ class EarlyReplies:
         fut = self._waiting.pop(workflow_id, None)
         if fut is not None and not fut.done():
             fut.set_result(result)
+
+    def decline(self, workflow_id: str, seq: int, try_no: int) -> None:
+        """The first try ended without an early answer (or had one offered already): resolve a
+        still-waiting handler with ``None``, so it waits for the workflow's result instead."""
+        if seq == 1 and try_no == 1:
+            fut = self._waiting.pop(workflow_id, None)
+            if fut is not None and not fut.done():
+                fut.set_result(None)

@@ -101,7 +101,7 @@ async def _run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResu
 
 
 async def _started(gw: Gateway, greq: GatewayRequest, inp: RequestInput, wf_id: str | None,
-                   early: asyncio.Future[AttemptResult] | None, started: float) -> RequestResult:
+                   early: asyncio.Future[AttemptResult | None] | None, started: float) -> RequestResult:
     try:
         handle = await gw.sy.start(inp, eager=True, rerun_failed=True, fresh_id=wf_id)
         if greq.inp.idempotency_key:
@@ -112,7 +112,7 @@ async def _started(gw: Gateway, greq: GatewayRequest, inp: RequestInput, wf_id: 
         log.warning("starting a request workflow failed: %s", e)
         raise unavailable(f"The request could not be started: Temporal is unreachable ({e.status.name}).") from None
     try:
-        return await first_answer(gw, handle, inp.plan, early, started)
+        return await first_answer(gw, handle, inp.plan, early, started, inp.deadline_s)
     except RequestFailed as e:
         headers = trace_headers(handle.id, greq.inp.tenant, e.failure.trace, started)
         raise from_failure(e.failure, headers) from None

@@ -18,13 +18,18 @@ from core.ids import request_workflow_id
 from core.plan import Plan
 from core.request import AttemptRecord, RequestInput, RequestResult, RoutingTrace
 from worker.gateway.state import Gateway
+from workflows.options import MIN_ATTEMPT_BUDGET_S
+
+#: Seconds past the caller's deadline to wait for the first try before polling the result.
+EARLY_MARGIN_S = 5.0
 
 
 def early_id(gw: Gateway, inp: RequestInput) -> str | None:
     """The workflow id to start ``inp`` under when it may answer early, else ``None``."""
     plan = inp.plan
     if gw.services.early is None or plan is None or plan.cache_hit is not None or inp.idempotency_key \
-            or inp.request.stream or inp.durable_attempts:
+            or inp.request.stream or inp.durable_attempts or not plan.entries \
+            or (inp.deadline_s or plan.deadline_s) < MIN_ATTEMPT_BUDGET_S:  # the walk would not try at all
         return None
     return request_workflow_id(inp.tenant)
 
@@ -42,20 +47,23 @@ def early_result(workflow_id: str, plan: Plan, res: AttemptResult, started: floa
 
 
 async def first_answer(gw: Gateway, handle: WorkflowHandle[object, RequestResult], plan: Plan | None,
-                       early: asyncio.Future[AttemptResult] | None, started: float) -> RequestResult:
-    """The early answer if the first attempt offers one before the workflow closes, else the
-    workflow's result (raising as ``SwitchyardClient.result`` does)."""
-    if early is None or plan is None:
+                       early: asyncio.Future[AttemptResult | None] | None, started: float,
+                       deadline_s: float | None = None) -> RequestResult:
+    """The early answer if the first try offers one, else the workflow's result (raising as
+    ``SwitchyardClient.result`` does).
+
+    The workflow's result is only polled when there is no early answer: the first try resolves
+    ``early`` with ``None`` when it fails or is refused. Without an eager start (the first task
+    went elsewhere) the result is polled at once; if no first try reports within the deadline
+    (plus a margin), the result is polled then."""
+    eager = bool(getattr(handle, "__temporal_eagerly_started", False))
+    if early is None or plan is None or not eager or not plan.entries:
         return await gw.sy.result(handle)
-    waiting = asyncio.ensure_future(gw.sy.result(handle))
+    wait_s = (deadline_s or plan.deadline_s) + EARLY_MARGIN_S
     try:
-        await asyncio.wait({early, waiting}, return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:
-        waiting.cancel()
-        raise
-    if waiting.done() or not early.done():
-        return waiting.result()
-    # The workflow finishes its bookkeeping on its own. The result poll is left to end with it
-    # (~10 ms): cancelling it makes the server log each cancelled poll as an internal error.
-    waiting.add_done_callback(lambda t: t.cancelled() or t.exception())
-    return early_result(handle.id, plan, early.result(), started)
+        res = await asyncio.wait_for(asyncio.shield(early), wait_s)
+    except TimeoutError:
+        res = None
+    if res is None:
+        return await gw.sy.result(handle)
+    return early_result(handle.id, plan, res, started)
