@@ -16,10 +16,12 @@ does around the call):
   (its documented defaults: ``num_retries`` 2, ``allowed_fails`` 3, ``cooldown_time`` 5 s).
   Nothing is durable there: a proxy crash loses the request.
 
-Per concurrency level (default 1, 8, 32, 128): ``--requests`` requests after a warm-up, from an
-httpx client with keep-alive in this process (closed loop: each of ``c`` senders sends its next
-request when the previous one answered); p50/p99 latency (ms) and requests/s. Added latency =
-gateway p50 (p99) - direct p50 (p99) at the same level; ratios are switchyard / litellm. Max
+Per concurrency level (default 1, 8, 32, 128): ``--requests`` requests in three interleaved
+rounds (direct, switchyard, litellm in turn, each round after its own warm-up), from an httpx
+client with keep-alive in this process (closed loop: each of ``c`` senders sends its next request
+when the previous one answered); p50/p99 latency (ms) and requests/s over the pooled rounds.
+Added latency = gateway p50 (p99) - direct p50 (p99) at the same level; ratios are switchyard /
+litellm. Max
 throughput = the highest requests/s of a system over the levels. The **floor** is Temporal's own:
 a workflow with one no-op local activity started eagerly on a worker in this process
 (``bench/floor.py``), sequential for latency and at concurrency 32 for throughput.
@@ -93,6 +95,17 @@ class Figures:
     rps: float
     errors: int
     extra: list[float] = field(default_factory=list)  # switchyard: its own x-switchyard-overhead-ms
+    samples: list[float] = field(default_factory=list)  # every latency (ms)
+    elapsed_s: float = 0.0
+
+
+def pooled(rounds: list[Figures]) -> Figures:
+    """Figures of several rounds together: percentiles over every sample, requests / total time."""
+    lat = [x for f in rounds for x in f.samples]
+    elapsed = sum(f.elapsed_s for f in rounds)
+    return Figures(percentile(lat, 50) if lat else float("nan"), percentile(lat, 99) if lat else float("nan"),
+                   len(lat) / elapsed if elapsed else 0.0, sum(f.errors for f in rounds),
+                   [x for f in rounds for x in f.extra], lat, elapsed)
 
 
 async def measure(send: Callable[[], Awaitable[float | None]], n: int, concurrency: int) -> Figures:
@@ -117,9 +130,9 @@ async def measure(send: Callable[[], Awaitable[float | None]], n: int, concurren
                 extra.append(got)
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    rps = len(lat) / (time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
     return Figures(percentile(lat, 50) if lat else float("nan"), percentile(lat, 99) if lat else float("nan"),
-                   rps, errors, extra)
+                   len(lat) / elapsed, errors, extra, lat, elapsed)
 
 
 def sender(http: httpx.AsyncClient, url: str, key: str | None) -> Callable[[], Awaitable[float | None]]:
@@ -288,8 +301,9 @@ def _start_litellm(tmpd: Path, sim_url: str, port: int, procs: list) -> None:
 
 
 async def run_levels(sim_url: str, gw_port: int, ll_port: int, key: str, levels: list[int],
-                     n: int) -> dict[int, dict[str, Figures]]:
-    """Every system at every concurrency level, interleaved per level so drift hits all three."""
+                     n: int, rounds: int = 3) -> dict[int, dict[str, Figures]]:
+    """Every system at every concurrency level, in ``rounds`` interleaved rounds of ``n / rounds``
+    requests per level (direct, switchyard, litellm in turn), so load drift hits all three alike."""
     out: dict[int, dict[str, Figures]] = {}
     limits = httpx.Limits(max_connections=max(levels) * 2, max_keepalive_connections=max(levels) * 2)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
@@ -297,7 +311,11 @@ async def run_levels(sim_url: str, gw_port: int, ll_port: int, key: str, levels:
                    "switchyard": sender(http, f"http://127.0.0.1:{gw_port}/v1/chat/completions", key),
                    "litellm": sender(http, f"http://127.0.0.1:{ll_port}/v1/chat/completions", "sk-bench-master")}
         for c in levels:
-            out[c] = {name: await measure(send, n, c) for name, send in systems.items()}
+            got: dict[str, list[Figures]] = {name: [] for name in systems}
+            for _ in range(rounds):
+                for name, send in systems.items():
+                    got[name].append(await measure(send, max(c, n // rounds), c))
+            out[c] = {name: pooled(figs) for name, figs in got.items()}
             print(f"  concurrency {c}: done", file=sys.stderr)
     return out
 

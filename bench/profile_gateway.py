@@ -123,6 +123,7 @@ def install_timers() -> None:
     PlanningActivities.plan = _keep_defn(PlanningActivities.plan, "act.plan", ("plan0", "plan1"))
     AttemptActivities.attempt = _keep_defn(AttemptActivities.attempt, "act.attempt", ("att0", "att1"))
     OutcomeStore.record = _timed_async("attempt.outcome_write", OutcomeStore.record)
+    OutcomeStore.journaled = _timed_async("attempt.journal_lookup (recovering only)", OutcomeStore.journaled)
     real_adapter_for = attempt_mod.adapter_for
 
     def adapter_for(protocol: str) -> Any:
