@@ -21,8 +21,7 @@ rounds (direct, switchyard, litellm in turn, each round after its own warm-up), 
 client with keep-alive in this process (closed loop: each of ``c`` senders sends its next request
 when the previous one answered); p50/p99 latency (ms) and requests/s over the pooled rounds.
 Added latency = gateway p50 (p99) - direct p50 (p99) at the same level; ratios are switchyard /
-litellm. Max
-throughput = the highest requests/s of a system over the levels. The **floor** is Temporal's own:
+litellm. Max throughput = the highest requests/s of a system over the levels. The **floor** is Temporal's own:
 a workflow with one no-op local activity started eagerly on a worker in this process
 (``bench/floor.py``), sequential for latency and at concurrency 32 for throughput.
 
