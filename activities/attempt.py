@@ -311,9 +311,10 @@ class AttemptActivities:
         span.set_attributes({"switchyard.status": "ok", "gen_ai.usage.input_tokens": usage.prompt_tokens,
                              "gen_ai.usage.output_tokens": usage.completion_tokens})
         body = res.response.model_dump_json().encode()
+        await self._store(t, res, flags, cost, len(body))  # before any reply: the next request may hit it
         result = AttemptResult(target=t.target.id, response=res.response, response_bytes=len(body),
                                latency_ms=latency, ttft_ms=res.ttft_ms, usage=usage, cost_usd=cost,
-                               try_no=t.try_no, notes=list(res.notes))
+                               try_no=t.try_no, notes=res.notes)
         early = self._early is not None and not streamed and len(body) <= self._inline_limit and \
             self._early.wants(t.inp.workflow_id, t.inp.seq, t.try_no)
         await self._record(self._row(t, "ok", latency, **tokens), streamed=t.inp.stream,
@@ -321,8 +322,6 @@ class AttemptActivities:
         if early:  # the outcome row and the journaled answer are committed: the gateway may reply
             assert self._early is not None
             self._early.offer(t.inp.workflow_id, result)
-        await self._store(t, res, flags, cost, len(body))
-        result.notes = res.notes
         if len(body) > self._inline_limit:
             result.response = None
             result.response_ref = await self._payloads.put(t.inp.workflow_id, "chat.completion", body)

@@ -55,10 +55,11 @@ class PlanningActivities:
             raise ApplicationError(f"unknown task type {inp.task_type!r}; known routes: {routes}",
                                    type=ErrorClass.INVALID_REQUEST.value, non_retryable=True) from None
 
-    async def make(self, inp: PlanInput, health_draw: float) -> Plan:
+    async def make(self, inp: PlanInput, health_draw: float, record_as: str | None = None) -> Plan:
         """The plan of ``inp`` (the activity's body, also called by the gateway before a start,
-        ``worker/gateway/plan_ahead.py``); ``health_draw`` in [0, 1) against traffic shares.
-        Raises :class:`core.plan.UnknownRoute`."""
+        ``worker/gateway/plan_ahead.py``); ``health_draw`` in [0, 1) against traffic shares;
+        ``record_as``: the workflow id a cache hit's outcome row is written under outside an
+        activity (``None``: the running activity's). Raises :class:`core.plan.UnknownRoute`."""
         cfg, version = self._configs.current()
         if self._health is not None:
             await self._health.ensure_started()
@@ -66,9 +67,10 @@ class PlanningActivities:
                           rankings=await self._rankings.current() if self._rankings else None,
                           ranking_draw=self._rng.random(),
                           health=self._health.views() if self._health else None, health_draw=health_draw)
-        return await self._with_cache(cfg, inp, plan)
+        return await self._with_cache(cfg, inp, plan, record_as)
 
-    async def _with_cache(self, cfg: SwitchyardConfig, inp: PlanInput, plan: Plan) -> Plan:
+    async def _with_cache(self, cfg: SwitchyardConfig, inp: PlanInput, plan: Plan,
+                          record_as: str | None = None) -> Plan:
         """Set the plan's cache fields: the entry key (store, stale) and, unless the caller skips
         the lookup, a fresh hit. ``inp.cache_digest`` is ``None`` when the request is not cacheable."""
         ccfg = cfg.routes[plan.route].cache
@@ -84,7 +86,7 @@ class PlanningActivities:
             plan.cache_status = "bypass"
             return plan
         plan.stale_key = key if ccfg.stale_if_error_s > 0 else None
-        plan.cache_hit = await self._cache.lookup(plan.route, inp.tenant, key, ccfg)
+        plan.cache_hit = await self._cache.lookup(plan.route, inp.tenant, key, ccfg, record_as=record_as)
         plan.cache_status = "hit" if plan.cache_hit is not None else "miss"
         return plan
 

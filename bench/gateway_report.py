@@ -98,3 +98,32 @@ def load(path: Path = RESULTS) -> dict[str, Any]:
     import json  # noqa: PLC0415
 
     return json.loads(path.read_text())
+
+
+def markdown(rec: dict[str, Any]) -> str:
+    """The README's table of a record (``python -m bench.gateway_report`` prints it)."""
+    lines = ["| concurrency | added p50 Switchyard / LiteLLM (ms) | ratio | added p99 Switchyard / LiteLLM (ms) | "
+             "ratio | req/s Switchyard / LiteLLM | ratio | Switchyard p99 / p50 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c, lv in rec["levels"].items():
+        a, r, s = lv["added"], lv["ratio"], lv["systems"]
+        lines.append(f"| {c} | {a['switchyard']['p50_ms']:.1f} / {a['litellm']['p50_ms']:.1f} | {_x(r['added_p50'])} "
+                     f"| {a['switchyard']['p99_ms']:.1f} / {a['litellm']['p99_ms']:.1f} | {_x(r['added_p99'])} "
+                     f"| {s['switchyard']['rps']:.1f} / {s['litellm']['rps']:.1f} | {_x(r['rps'])} "
+                     f"| {lv['switchyard_p99_over_p50']} |")
+    m, f = rec["max_rps"], rec["floor"]
+    lines += ["", f"Max throughput: Switchyard {m['switchyard']} req/s, LiteLLM {m['litellm']} req/s "
+                  f"({_x(rec['max_rps_ratio'])}). Temporal's floor (one no-op local activity, eager start): "
+                  f"p50 {f['c1']['p50_ms']} ms at concurrency 1, {f['c32']['rps']} workflows/s at 32. "
+                  f"Run of {rec['when']}, {rec['requests_per_level']} requests per system and level, load "
+                  f"average {rec['load_average'][0]} on {rec['cores']} cores."]
+    if rec["scale"]:
+        lines.append("Gateway processes -> req/s at the highest level: " + ", ".join(
+            f"{k}: {v['rps']}" for k, v in rec["scale"].items()) + ".")
+    lines.append("Goals: " + "; ".join(f"{k.replace('_', ' ')}: {'met' if v else 'NOT met'}"
+                                       for k, v in rec["goals"].items()) + ".")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown(load()))

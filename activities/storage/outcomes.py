@@ -11,6 +11,7 @@ from overwriting the earlier run's audit rows.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +25,10 @@ from core.request import AttemptRecord
 KEY = ("workflow_id", "run_id", "seq", "try_no")
 #: ``kind`` of journaled results in the payload table.
 JOURNAL_KIND = "attempt.result"
+#: Journaled results older than this (s) are deleted, every ``JOURNAL_SWEEP_EVERY`` write batches.
+JOURNAL_KEEP_S = 3600.0
+JOURNAL_SWEEP_EVERY = 500
+log = logging.getLogger("switchyard.outcomes")
 
 
 def journal_ref(run_id: str, seq: int, try_no: int) -> str:
@@ -77,6 +82,7 @@ class OutcomeStore:
         self._engine = engine
         self._queue: list[tuple[dict[str, Any], dict[str, Any] | None, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._batches = 0
 
     async def record(self, row: OutcomeRow, journal: bytes | None = None) -> None:
         """Insert the row, or overwrite the row with the same ``(workflow_id, run_id, seq, try_no)``;
@@ -117,6 +123,19 @@ class OutcomeStore:
             for *_, fut in batch:
                 if not fut.done():
                     fut.set_result(None)
+            self._batches += 1
+            if journals and self._batches % JOURNAL_SWEEP_EVERY == 0:
+                await self._sweep_journal(float(batch[-1][0]["created_at"]) - JOURNAL_KEEP_S)
+
+    async def _sweep_journal(self, before: float) -> None:
+        """Delete journaled results written before ``before`` (unix s): their workflows have long
+        closed (a re-run comes within the 30 s workflow task timeout). Failures are only logged."""
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(sa.delete(payloads).where(payloads.c.kind == JOURNAL_KIND,
+                                                             payloads.c.created_at < before))
+        except Exception as e:  # noqa: BLE001 - housekeeping must not fail a write
+            log.warning("sweeping the answer journal failed: %s", e)
 
     async def journaled(self, run_id: str, seq: int, try_no: int) -> bytes | None:
         """The journaled result of one call (see :meth:`record`), or ``None``."""

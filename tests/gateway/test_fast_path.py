@@ -10,6 +10,7 @@ outcome writes land exactly once.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 from temporalio.api.enums.v1 import EventType
@@ -109,3 +110,21 @@ async def test_group_committed_outcome_writes_land_exactly_once(engine) -> None:
     assert isinstance(results[0], Exception)
     await store.record(row(42))  # the writer carries on after a failed batch
     assert len(await store.for_workflow("req-batch")) == 41
+
+
+async def test_old_journaled_answers_are_swept(engine, monkeypatch) -> None:
+    from activities.storage import outcomes as outcomes_mod
+
+    monkeypatch.setattr(outcomes_mod, "JOURNAL_SWEEP_EVERY", 1)
+    store = OutcomeStore(engine)
+
+    def row(run: str, at: float) -> OutcomeRow:
+        return OutcomeRow(workflow_id=f"req-{run}", run_id=run, seq=1, try_no=1, target=PRIMARY, provider="openai",
+                          model="gpt-4o", region="us-east", task_type="t", tenant="default", status_class="ok",
+                          latency_ms=1.0, created_at=at)
+    await store.record(row("sweep-old", 1.0), b"{}")
+    now = time.time()
+    await store.record(row("sweep-new", now), b"{}")  # this batch's sweep drops journals older than 1 h
+    assert await store.journaled("sweep-old", 1, 1) is None
+    assert await store.journaled("sweep-new", 1, 1) == b"{}"
+    assert len(await store.for_workflow("req-sweep-old")) == 1  # outcome rows are never swept

@@ -30,7 +30,7 @@ from worker.gateway.admitted import serve_admitted
 from worker.gateway.auth import authenticate
 from worker.gateway.body import parse_chat, read_body
 from worker.gateway.conversation import conversation_id, run_turn, stream_turn_live
-from worker.gateway.early import early_id, first_answer
+from worker.gateway.early import first_answer, may_answer_early
 from worker.gateway.errors import GatewayError, from_failure, key_reused, unavailable
 from worker.gateway.headers import trace_headers
 from worker.gateway.inputs import GatewayRequest, build_request
@@ -90,13 +90,12 @@ async def run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResul
 
 
 async def _run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResult:
-    inp = await plan_ahead(gw, greq.inp)
-    wf_id = early_id(gw, inp)
-    early = gw.services.early.expect(wf_id) if wf_id and gw.services.early else None
+    inp, wf_id = await plan_ahead(gw, greq.inp)
+    early = gw.services.early.expect(wf_id) if wf_id and gw.services.early and may_answer_early(gw, inp) else None
     try:
         return await _started(gw, greq, inp, wf_id, early, started)
     finally:
-        if wf_id and gw.services.early:
+        if early is not None and wf_id and gw.services.early:
             gw.services.early.discard(wf_id)
 
 

@@ -14,7 +14,6 @@ import time
 from temporalio.client import WorkflowHandle
 
 from core.attempt import AttemptResult
-from core.ids import request_workflow_id
 from core.plan import Plan
 from core.request import AttemptRecord, RequestInput, RequestResult, RoutingTrace
 from worker.gateway.state import Gateway
@@ -24,14 +23,12 @@ from workflows.options import MIN_ATTEMPT_BUDGET_S
 EARLY_MARGIN_S = 5.0
 
 
-def early_id(gw: Gateway, inp: RequestInput) -> str | None:
-    """The workflow id to start ``inp`` under when it may answer early, else ``None``."""
+def may_answer_early(gw: Gateway, inp: RequestInput) -> bool:
+    """Whether ``inp`` (planned by ``plan_ahead.py``) may be answered by its first try."""
     plan = inp.plan
-    if gw.services.early is None or plan is None or plan.cache_hit is not None or inp.idempotency_key \
-            or inp.request.stream or inp.durable_attempts or not plan.entries \
-            or (inp.deadline_s or plan.deadline_s) < MIN_ATTEMPT_BUDGET_S:  # the walk would not try at all
-        return None
-    return request_workflow_id(inp.tenant)
+    return not (gw.services.early is None or plan is None or plan.cache_hit is not None or inp.idempotency_key
+                or inp.request.stream or inp.durable_attempts or not plan.entries
+                or (inp.deadline_s or plan.deadline_s) < MIN_ATTEMPT_BUDGET_S)  # the walk would not try at all
 
 
 def early_result(workflow_id: str, plan: Plan, res: AttemptResult, started: float) -> RequestResult:
