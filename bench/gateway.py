@@ -335,12 +335,14 @@ if __name__ == "__main__":
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--levels", default="1,8,32,128")
     ap.add_argument("--processes", type=int, default=1, help="switchyard gateway --processes for the main table")
-    ap.add_argument("--scale", default="1,2,4", help="process counts for the scale phase ('' to skip)")
+    ap.add_argument("--scale", default=None, help="process counts for the scale phase (default 1,2,4; --quick "
+                                                  "1,2; '' to skip)")
     ap.add_argument("--failover", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--quick", action="store_true", help="150 requests, no failover, scale 1,2; writes the JSON")
     ap.add_argument("--json", type=Path, default=None, help=f"write the record here (--quick: {report.RESULTS})")
     a = ap.parse_args()
     if a.quick:
-        a.requests, a.failover, a.scale = min(a.requests, 150), False, "1,2"
+        a.requests, a.failover = min(a.requests, 150), False
         a.json = a.json or report.RESULTS
+    a.scale = ("1,2" if a.quick else "1,2,4") if a.scale is None else a.scale
     asyncio.run(main(a))
