@@ -79,6 +79,8 @@ class PlanningActivities:
             return plan
         plan.stale_key = key if ccfg.stale_if_error_s > 0 else None
         plan.cache_hit = await self._cache.lookup(plan.route, inp.tenant, key, ccfg)
+        if plan.cache_hit is None and self._cache.semantic is not None:
+            plan.cache_hit = await self._cache.semantic.lookup(plan.route, inp, key, ccfg)
         plan.cache_status = "hit" if plan.cache_hit is not None else "miss"
         return plan
 

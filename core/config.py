@@ -380,6 +380,7 @@ def validate_config(cfg: SwitchyardConfig) -> list[ConfigProblem]:
             problems.append(ConfigProblem(path=f"routes.{rname}.objective.pinned_primary",
                                           message=f"no target matches {route.objective.pinned_primary!r}"))
         problems.extend(_check_overload(cfg, rname, route))
+        problems.extend(_check_semantic(cfg, rname, route))
     if cfg.default_route is not None and cfg.default_route not in cfg.routes:
         problems.append(ConfigProblem(path="default_route", message=f"unknown route {cfg.default_route!r}"))
     return problems
@@ -394,6 +395,22 @@ def _check_overload(cfg: SwitchyardConfig, rname: str, route: RouteConfig) -> li
         return [ConfigProblem(path=path, message=f"unknown route {brownout!r}")]
     if brownout == rname:
         return [ConfigProblem(path=path, message="a route cannot brown out to itself")]
+    return []
+
+
+def _check_semantic(cfg: SwitchyardConfig, rname: str, route: RouteConfig) -> list[ConfigProblem]:
+    embed_with = route.cache.semantic.embed_with if route.cache.semantic else "local"
+    if embed_with == "local" or route.cache.mode != "semantic":
+        return []
+    path = f"routes.{rname}.cache.semantic.embed_with"
+    if embed_with not in cfg.routes:
+        return [ConfigProblem(path=path, message=f"unknown route {embed_with!r} (or 'local')")]
+    try:
+        groups = expand_chain(cfg, embed_with)
+    except ChainError:
+        return []  # reported on that route's own chain
+    if not any("embeddings" in t.capabilities for g in groups for t in g):
+        return [ConfigProblem(path=path, message=f"route {embed_with!r} has no target with the embeddings capability")]
     return []
 
 

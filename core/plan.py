@@ -29,7 +29,8 @@ class _Model(BaseModel):
 
 
 class PlanInput(_Model):
-    """What planning needs to know about a request (never the messages themselves).
+    """What planning needs to know about a request (of the messages, only the last question, for
+    a route with a semantic cache).
 
     Token figures are estimates (``core/tokens.py``).
     """
@@ -47,6 +48,12 @@ class PlanInput(_Model):
     cache_digest: str | None = None
     cache_policy: CachePolicy = "default"
     temperature: float | None = None  # the request's sampling temperature (non-deterministic above the route's max)
+    # The semantic cache (core/semantic.py): the question's text and the digest of the rest of the
+    # request (None: not cacheable or no question). The only message text planning sees; local
+    # activity inputs are not written to history.
+    semantic_question: str | None = None
+    semantic_first_turn: bool = False  # the question is the request's only user message
+    semantic_context: str | None = None
 
 
 class StaleLookup(_Model):

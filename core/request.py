@@ -85,7 +85,8 @@ class RoutingTrace(_Model):
     rescued stream (other failed calls are not billed by providers); ``latency_ms``: whole workflow,
     by the workflow clock. ``cache``: how the request met the route's response cache (``hit``,
     ``stale``, ``miss``, ``bypass``; ``None``: the route has no cache); ``cache_age_s``: age of a
-    served entry (s); ``saved_usd``: the original cost of a served entry, not billed again.
+    served entry (s); ``saved_usd``: the original cost of a served entry, not billed again;
+    ``cache_similarity``: the cosine similarity of a semantic cache match (``None``: exact).
     """
 
     route: str
@@ -103,6 +104,7 @@ class RoutingTrace(_Model):
     cache: CacheStatus | None = None
     cache_age_s: float | None = None
     saved_usd: float = 0.0
+    cache_similarity: float | None = None
 
 
 class RequestResult(_Model):

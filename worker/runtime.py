@@ -31,6 +31,9 @@ from activities.health.service import HealthService
 from activities.learning import LearningActivities
 from activities.planning import PlanningActivities
 from activities.providers.http import make_http_client
+from activities.semantic_cache import SemanticCache
+from activities.semantic_embedder import QuestionEmbedder, RouteEmbedder
+from activities.semantic_index import SemanticIndex
 from activities.storage.cache_store import CacheStore
 from activities.storage.conversations import ConversationStore
 from activities.storage.cooldowns import CooldownStore
@@ -81,7 +84,7 @@ class Services:
                    streams=publisher, reader=reader,
                    limiters=TargetLimiters(lambda: configs.current()[0].concurrency),
                    budgets=FailoverBudgets(lambda: configs.current()[0].concurrency.failover_budget),
-                   cache=open_cache(configs, engine, outcomes))
+                   cache=open_cache(configs, engine, outcomes, http))
 
     async def aclose(self) -> None:
         if self.health is not None:
@@ -97,12 +100,17 @@ class Services:
         await self.engine.dispose()
 
 
-def open_cache(configs: ConfigSource, engine: AsyncEngine, outcomes: OutcomeStore) -> ResponseCache:
+def open_cache(configs: ConfigSource, engine: AsyncEngine, outcomes: OutcomeStore,
+               http: httpx.AsyncClient) -> ResponseCache:
     """The response cache on the Switchyard database, with the Redis hot tier when
-    ``cache_store.redis_url`` is set (read at start)."""
+    ``cache_store.redis_url`` is set (read at start), and its semantic lookups (routes with
+    ``cache.mode: semantic``; the vector index on the same database, bounded by ``max_entries``)."""
     cfg = configs.current()[0].cache_store
     store = CacheStore.from_url(engine, cfg.redis_url, max_entries=cfg.max_entries, evict_every=cfg.evict_every)
-    return ResponseCache(store, outcomes)
+    cache = ResponseCache(store, outcomes)
+    cache.semantic = SemanticCache(cache, QuestionEmbedder(RouteEmbedder(configs, http)),
+                                   SemanticIndex(engine, max_rows=cfg.max_entries))
+    return cache
 
 
 def open_streams(configs: ConfigSource, engine: AsyncEngine) -> tuple[StreamPublisher, StreamReader]:

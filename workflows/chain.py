@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
+    from core import semantic
     from core.attempt import AttemptFailure, AttemptResult, Partial
     from core.cache import request_digest
+    from core.chat import ChatRequest
     from core.errors import ErrorClass
     from core.names import PLAN_ACTIVITY
     from core.plan import Plan, PlanEntry, PlanInput
@@ -73,12 +76,22 @@ def plan_input(inp: RequestInput, *, estimated_prompt_tokens: int | None = None,
     req = inp.request
     caps = (["json"] if req.wants_json() else []) + (["tools"] if req.tools else [])
     tokens = estimate_prompt_tokens(req) if estimated_prompt_tokens is None else estimated_prompt_tokens
+    cacheable = cache and inp.cache != "off"
     return PlanInput(task_type=inp.task_type, tenant=inp.tenant, origin_region=inp.origin_region,
                      estimated_prompt_tokens=tokens, output_cap=req.output_cap(),
                      required_capabilities=caps, pinned_target=inp.pinned_target,
                      prefer_cheaper=inp.prefer_cheaper,
-                     cache_digest=request_digest(req) if cache and inp.cache != "off" else None,
-                     cache_policy=inp.cache, temperature=req.temperature)
+                     cache_digest=request_digest(req) if cacheable else None,
+                     cache_policy=inp.cache, temperature=req.temperature, **_semantic(req, cacheable))
+
+
+def _semantic(req: ChatRequest, cacheable: bool) -> dict[str, Any]:
+    """The semantic cache's fields of the plan input (``core/semantic.py``); none when not cacheable."""
+    q = semantic.question(req, multi_turn=True) if cacheable else None
+    if q is None:
+        return {}
+    return {"semantic_question": q, "semantic_first_turn": semantic.question(req) is not None,
+            "semantic_context": semantic.context_digest(req)}
 
 
 async def make_plan(pin: PlanInput) -> Plan:

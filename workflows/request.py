@@ -122,9 +122,11 @@ class AIRequestWorkflow:
         trace.cache = hit.state
         trace.cache_age_s = hit.age_s
         trace.saved_usd = hit.saved_usd
+        trace.cache_similarity = hit.similarity
         trace.cost_usd = 0.0
         trace.latency_ms = (workflow.time() - started) * 1000.0
-        trace.notes.append(f"cache {hit.state}: first answered by {hit.source_target} {hit.age_s:.0f} s ago")
+        match = "" if hit.similarity is None else f" (semantic match, similarity {hit.similarity:.3f})"
+        trace.notes.append(f"cache {hit.state}{match}: first answered by {hit.source_target} {hit.age_s:.0f} s ago")
         self._set_audit(inp, CACHE_TARGET, "ok", trace.failovers, trace.latency_ms)
         label = "Served **stale** from the cache after every target failed" if hit.state == "stale" else \
             "Served from the cache"

@@ -19,6 +19,7 @@ import activities.storage.health_tables  # noqa: F401
 import activities.storage.ranking_tables  # noqa: F401
 import activities.storage.rate_tables  # noqa: F401
 import activities.storage.response_tables  # noqa: F401
+import activities.storage.semantic_tables  # noqa: F401
 import activities.storage.stream_tables  # noqa: F401
 from activities.storage.tables import metadata
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
+from core.cache import CacheConfig
 from core.chat import ChatRequest
-from core.semantic import question, same_particulars
+from core.config import SwitchyardConfig, validate_config
+from core.semantic import context_digest, question, same_particulars
+from worker.simulated import sim_config_dict
 
 
 def req(*messages: tuple[str, str]) -> ChatRequest:
@@ -20,3 +26,38 @@ def test_guard_separates_ids_numbers_and_negations_but_not_paraphrases() -> None
     assert not same_particulars("Where is my order NW-48213?", "Where is my order NW-48214?")
     assert not same_particulars("Cancel my subscription", "Don't cancel my subscription")
     assert same_particulars("How do I reset my password?", "What's the way to reset my password?")
+
+
+def test_guard_separates_one_swapped_content_word_and_reordered_particulars() -> None:
+    assert not same_particulars("How do I upgrade my plan?", "How do I downgrade my plan?")
+    assert not same_particulars("How do I turn on dark mode?", "How do I turn off dark mode?")
+    assert not same_particulars("Can I cancel within 14 days?", "Can I cancel after 14 days?")
+    assert not same_particulars("Flights from London to Paris", "Flights from Paris to London")
+    assert same_particulars("What is the capital of France?", "Which city is the capital of France?")
+    assert same_particulars("Summarise the termination clause in plain language.",
+                            "Explain the termination clause in simple words.")
+
+
+def test_later_turns_have_a_question_only_when_multi_turn_is_allowed() -> None:
+    later = req(("user", "hi"), ("assistant", "hello"), ("user", "Where is order 123?"))
+    assert question(later, multi_turn=True) == "Where is order 123?"
+    assert question(req(("user", "hi"), ("assistant", "hello")), multi_turn=True) is None
+
+
+def test_context_digest_ignores_the_question_but_not_the_rest() -> None:
+    a = req(("system", "Be brief."), ("user", "Where is order 123?"))
+    b = req(("system", "Be brief."), ("user", "Where's my order 123?"))
+    c = req(("system", "Be long."), ("user", "Where is order 123?"))
+    assert context_digest(a) == context_digest(b) != context_digest(c)
+
+
+def test_semantic_mode_needs_its_block_and_an_embedding_route() -> None:
+    with pytest.raises(ValidationError, match="mode semantic needs a semantic block"):
+        CacheConfig(mode="semantic")
+    data = sim_config_dict("http://sim")
+    data["routes"]["support_reply"]["cache"] = {"mode": "semantic", "semantic": {"embed_with": "nowhere"}}
+    problems = validate_config(SwitchyardConfig.model_validate(data))
+    assert [p.path for p in problems] == ["routes.support_reply.cache.semantic.embed_with"]
+    data["routes"]["support_reply"]["cache"]["semantic"]["embed_with"] = "contract_clause_summary"
+    problems = validate_config(SwitchyardConfig.model_validate(data))
+    assert "no target with the embeddings capability" in problems[0].message
