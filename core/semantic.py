@@ -57,7 +57,8 @@ class SemanticCacheConfig(BaseModel):
     'switchyard[semantic]'``). ``threshold``: the least cosine similarity of a hit, in (0, 1];
     0.80 is where all-MiniLM-L6-v2 with the guard kept the most paraphrases (32% tuning set, 53%
     held-out set) with no false hit on either (``bench/semantic_precision.py``, ``docs/CACHE.md``);
-    another embedding model needs its own threshold. ``particulars_guard``: also require the same numbers/identifiers and negations.
+    another embedding model needs its own threshold. ``particulars_guard``: also require
+    :func:`same_particulars`.
     ``multi_turn``: also match the last question of a request with earlier turns (within the
     partition of those same earlier turns); off by default. ``candidates``: nearest entries
     examined per lookup. ``timeout_s``: bound of the embedding call; past it the lookup is a miss.
