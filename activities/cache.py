@@ -53,12 +53,14 @@ class ResponseCache:
 
     async def lookup(self, route: str, tenant: str, key: str, cfg: CacheConfig, *,
                      stale: bool = False, record_as: str | None = None,
-                     similarity: float | None = None) -> CacheHit | None:
+                     similarity: float | None = None, record_later: bool = False) -> CacheHit | None:
         """A fresh entry (``stale=False``), or an expired one still within ``stale_if_error_s``
         (``stale=True``); ``None`` otherwise. A fresh hit extends the entry's TTL tier. The hit's
         outcome row is keyed by the running activity's workflow, or by ``record_as`` (an id of the
         caller's choosing) outside an activity (the gateway's shedding hook). ``similarity``: the
-        cosine similarity of a semantic match (``activities/semantic_cache.py``), kept on the hit."""
+        cosine similarity of a semantic match (``activities/semantic_cache.py``), kept on the hit.
+        ``record_later``: write the outcome row after the answer has gone (the gateway's hit path;
+        :meth:`drain` waits for it)."""
         started = time.perf_counter()
         entry = await self.store.get(key, tenant, route)
         now = self._clock()
@@ -79,7 +81,11 @@ class ResponseCache:
         hit = CacheHit(response=_served_response(entry, now), state="hit" if fresh else "stale",
                        age_s=max(0.0, now - entry.created_at), saved_usd=entry.cost_usd,
                        source_target=entry.source_target, similarity=similarity)
-        await self._record(hit, route, tenant, (time.perf_counter() - started) * 1000.0, record_as)
+        record = self._record(hit, route, tenant, (time.perf_counter() - started) * 1000.0, record_as)
+        if record_later:
+            self._later(record)
+        else:
+            await record
         return hit
 
     async def put(self, route: str, tenant: str, key: str, cfg: CacheConfig, response: ChatResponse,

@@ -55,7 +55,11 @@ class CacheConfig(_Strict):
     ``max_temperature``: a request asking for a higher temperature is non-deterministic and is not
     cached unless ``allow_nondeterministic`` (no temperature = the route's default, cached).
     ``stale_if_error_s``: how long past its expiry an entry may still be served, labelled stale,
-    when every target of the chain fails or is open (0: never).
+    when every target of the chain fails or is open (0: never). ``gateway_hits``: the gateway
+    answers a fresh exact hit itself, before admission control and without starting a workflow
+    (``worker/gateway/cache_hook.py``; the outcome row is its audit, written after the answer);
+    ``false``: every hit runs as a workflow, visible in the Temporal UI. Clients of the Temporal
+    API (CLI, batch, ``SwitchyardClient``) always look up in the workflow.
     """
 
     mode: CacheMode = "off"
@@ -67,6 +71,7 @@ class CacheConfig(_Strict):
     allow_nondeterministic: bool = False
     stale_if_error_s: float = Field(default=0.0, ge=0, le=30 * 86_400)
     semantic: SemanticCacheConfig | None = None
+    gateway_hits: bool = True
 
     @model_validator(mode="after")
     def _semantic_block(self) -> CacheConfig:

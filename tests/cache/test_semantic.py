@@ -84,6 +84,7 @@ async def test_paraphrase_is_served_from_the_cache_with_its_similarity_and_savin
     assert second.json()["choices"][0]["message"] == first.json()["choices"][0]["message"]
     assert second.json()["usage"]["total_tokens"] == 0
     assert float(h["x-switchyard-saved-usd"]) == float(first.headers["x-switchyard-cost-usd"]) > 0
+    await sgw.gw.services.cache.drain()
     rows = await OutcomeStore(engine).for_workflow(h["x-request-id"])
     assert [(r.target, r.cache) for r in rows] == [("cache", "hit")] and "semantic match" in rows[0].message
     unrelated = await sgw.http.post(URL, json=ask(OTHER))
