@@ -97,12 +97,17 @@ class CacheStoreConfig(_Strict):
     The Switchyard database (SQLite or PostgreSQL) always holds the durable entries;
     ``redis_url`` adds Redis as the shared hot tier across gateway replicas (read-through,
     write-through; ``None``: no Redis). ``max_entries``: bound of the database table; past it the
-    least recently used entries are evicted (checked every ``evict_every`` stores). A backend
-    error is a miss, never a failed request.
+    least recently used entries are evicted (checked every ``evict_every`` stores).
+    ``memory_entries`` / ``memory_ttl_s``: each process also keeps its most recently used entries
+    in memory (LRU, 0: none) for at most ``memory_ttl_s`` s, so a hit costs no I/O and an entry
+    another replica refreshed is served at most that long. A backend error is a miss, never a
+    failed request.
     """
 
     redis_url: str | None = None
     max_entries: int = Field(default=100_000, ge=10, le=100_000_000)
+    memory_entries: int = Field(default=1024, ge=0, le=1_000_000)
+    memory_ttl_s: float = Field(default=5.0, gt=0, le=300)
     evict_every: int = Field(default=100, ge=1, le=100_000)
 
 

@@ -106,7 +106,8 @@ def open_cache(configs: ConfigSource, engine: AsyncEngine, outcomes: OutcomeStor
     ``cache_store.redis_url`` is set (read at start), and its semantic lookups (routes with
     ``cache.mode: semantic``; the vector index on the same database, bounded by ``max_entries``)."""
     cfg = configs.current()[0].cache_store
-    store = CacheStore.from_url(engine, cfg.redis_url, max_entries=cfg.max_entries, evict_every=cfg.evict_every)
+    store = CacheStore.from_url(engine, cfg.redis_url, max_entries=cfg.max_entries, evict_every=cfg.evict_every,
+                                memory_entries=cfg.memory_entries, memory_ttl_s=cfg.memory_ttl_s)
     cache = ResponseCache(store, outcomes)
     cache.semantic = SemanticCache(cache, QuestionEmbedder(RouteEmbedder(configs, http)),
                                    SemanticIndex(engine, max_rows=cfg.max_entries))

@@ -104,7 +104,7 @@ async def test_per_request_controls(gw, engine) -> None:
 async def test_stale_served_only_within_the_window_and_labelled(gw, engine) -> None:
     first = await gw.http.post(URL, json=chat())
     assert first.status_code == 200
-    await age_entries(engine, expired_by_s=30, stale_left_s=60)
+    await age_entries(engine, gw, expired_by_s=30, stale_left_s=60)
     await all_failing(gw)
     stale = await gw.http.post(URL, json=chat())
     assert stale.status_code == 200, stale.text
@@ -114,7 +114,7 @@ async def test_stale_served_only_within_the_window_and_labelled(gw, engine) -> N
     rows = await OutcomeStore(engine).for_workflow(stale.headers["x-request-id"])
     assert rows[0].cache == "stale" and rows[0].seq == 0  # the cache's row, then the chain's failed calls
     assert len(rows) > 1 and all(r.status_class != "ok" and r.cache is None for r in rows[1:])
-    await age_entries(engine, expired_by_s=700, stale_left_s=-100)  # past the stale window
+    await age_entries(engine, gw, expired_by_s=700, stale_left_s=-100)  # past the stale window
     gone = await gw.http.post(URL, json=chat())
     assert gone.status_code == 503 and "x-switchyard-cache" in gone.headers
     assert gone.headers["x-switchyard-cache"] == "miss"
@@ -122,7 +122,7 @@ async def test_stale_served_only_within_the_window_and_labelled(gw, engine) -> N
 
 async def test_expired_entry_is_a_miss_while_targets_answer(gw, engine) -> None:
     await gw.http.post(URL, json=chat())
-    await age_entries(engine, expired_by_s=1, stale_left_s=600)
+    await age_entries(engine, gw, expired_by_s=1, stale_left_s=600)
     r = await gw.http.post(URL, json=chat())
     assert r.headers["x-switchyard-cache"] == "miss" and r.headers["x-switchyard-target"] != "cache"
 
