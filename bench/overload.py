@@ -302,6 +302,7 @@ def print_report(results: dict[str, Result], args: argparse.Namespace) -> None:
     for n in names:
         if results[n].errors:
             print(f"  {n} non-200: {results[n].errors}")
+    print_ratios(results)
     on = results.get("on")
     if on is not None and on.quiet_hit_p50_ms is not None:
         added = on.quiet_hit_p50_ms - (on.http_floor_p50_ms or 0.0)
@@ -311,6 +312,22 @@ def print_report(results: dict[str, Result], args: argparse.Namespace) -> None:
     if high is not None:
         print(f"goal high-priority success >= 99% at {args.overload:g}x: {high:.1%} "
               f"({'met' if high >= 0.99 else 'NOT met'})")
+
+
+def print_ratios(results: dict[str, Result]) -> None:
+    """Switchyard with caching and shedding against each other system: success and p99 per priority."""
+    on = results.get("on")
+    if on is None:
+        return
+    for other in (n for n in results if n != "on"):
+        r = results[other]
+        parts = []
+        for prio, _ in PRIORITIES:
+            a, b = on.by_priority.get(prio, {}), r.by_priority.get(prio, {})
+            succ = f"{a.get('success', 0) / b['success']:.2f}x" if b.get("success") else "-"
+            p99 = f"{a['p99_ms'] / b['p99_ms']:.2f}x" if a.get("p99_ms") and b.get("p99_ms") else "-"
+            parts.append(f"{prio} success {succ}, p99 {p99}")
+        print(f"ratio on / {other}: " + "; ".join(parts))
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
