@@ -19,10 +19,11 @@ from activities.health.monitor import HealthMonitor
 from activities.storage.cooldowns import CooldownStore
 from activities.storage.rankings import RankingCache
 from core.cache import cache_key, uncacheable_request
+from core.canary import canary_draw
 from core.config import ConfigSource, SwitchyardConfig
 from core.errors import ErrorClass
 from core.names import PLAN_ACTIVITY
-from core.plan import Plan, PlanInput, UnknownRoute, build_plan
+from core.plan import ForcedTargetUnfit, Plan, PlanInput, UnknownRoute, build_plan
 
 
 class PlanningActivities:
@@ -55,7 +56,10 @@ class PlanningActivities:
             plan = build_plan(cfg, inp, await self._cooldowns.active(), self._clock(), version,
                               rankings=await self._rankings.current() if self._rankings else None,
                               ranking_draw=self._rng.random(),
-                              health=self._health.views() if self._health else None, health_draw=_health_draw())
+                              health=self._health.views() if self._health else None, health_draw=_health_draw(),
+                              canary_draw=canary_draw(activity.info().workflow_id))
+        except ForcedTargetUnfit as e:
+            raise ApplicationError(str(e), type=ErrorClass.INVALID_REQUEST.value, non_retryable=True) from None
         except UnknownRoute:
             raise ApplicationError(
                 f"unknown task type {inp.task_type!r}; known routes: {', '.join(sorted(cfg.routes))}",

@@ -77,8 +77,8 @@ def plan_input(inp: RequestInput, *, estimated_prompt_tokens: int | None = None,
                      estimated_prompt_tokens=tokens, output_cap=req.output_cap(),
                      required_capabilities=caps, pinned_target=inp.pinned_target,
                      prefer_cheaper=inp.prefer_cheaper,
-                     cache_digest=request_digest(req) if cache and inp.cache != "off" else None,
-                     cache_policy=inp.cache, temperature=req.temperature)
+                     cache_digest=request_digest(req) if cache and inp.cache != "off" and not inp.force_target
+                     else None, cache_policy=inp.cache, temperature=req.temperature, force_target=inp.force_target)
 
 
 async def make_plan(pin: PlanInput) -> Plan:
@@ -95,7 +95,8 @@ async def make_plan(pin: PlanInput) -> Plan:
 def new_trace(plan: Plan) -> RoutingTrace:
     """An empty routing trace carrying the plan (order, reasons, skipped targets)."""
     return RoutingTrace(route=plan.route, plan=[e.target for e in plan.entries],
-                        plan_reasons={e.target: e.reasons for e in plan.entries}, skipped=plan.skipped)
+                        plan_reasons={e.target: e.reasons for e in plan.entries}, skipped=plan.skipped,
+                        canary=plan.canary, forced=plan.forced)
 
 
 async def walk_plan(plan: Plan, budget_s: float, started: float, call: AttemptCall, *,
