@@ -25,6 +25,7 @@ from activities.attempt import AttemptActivities
 from activities.cache import CacheActivities, ResponseCache
 from activities.concurrency import TargetLimiters
 from activities.conversation import ConversationActivities
+from activities.drill import DrillActivities
 from activities.embeddings import EmbeddingActivities
 from activities.failover_budgets import FailoverBudgets
 from activities.health.service import HealthService
@@ -34,6 +35,7 @@ from activities.providers.http import make_http_client
 from activities.storage.cache_store import CacheStore
 from activities.storage.conversations import ConversationStore
 from activities.storage.cooldowns import CooldownStore
+from activities.storage.drill_store import DrillStore
 from activities.storage.engine import make_engine
 from activities.storage.learning_queries import OutcomeAggregator
 from activities.storage.outcomes import OutcomeStore
@@ -44,11 +46,12 @@ from activities.streams.publisher import StreamPublisher
 from core.config import ConfigSource
 from worker.stream_reader import StreamReader
 from workflows.conversation import ConversationWorkflow
+from workflows.drill import DrillWorkflow
 from workflows.embedding import EmbeddingWorkflow
 from workflows.learning import LearningWorkflow
 from workflows.request import AIRequestWorkflow
 
-WORKFLOWS = [AIRequestWorkflow, EmbeddingWorkflow, ConversationWorkflow, LearningWorkflow]
+WORKFLOWS = [AIRequestWorkflow, EmbeddingWorkflow, ConversationWorkflow, LearningWorkflow, DrillWorkflow]
 
 
 @dataclass
@@ -140,10 +143,11 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     embeddings = EmbeddingActivities(services.configs, services.http, services.outcomes, services.payloads)
+    drills = DrillActivities(services.configs, DrillStore(services.engine))
     cached = [CacheActivities(services.configs, services.cache).stale] if services.cache is not None else []
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
                   activities=[planning.plan, attempts.attempt, embeddings.embed, *conversations.all(),
-                              learning.gather, learning.write, *cached],
+                              learning.gather, learning.write, drills.prepare, drills.record, *cached],
                   workflow_runner=sandbox_runner(),
                   max_concurrent_local_activities=max_concurrent, max_concurrent_activities=max_concurrent,
                   max_concurrent_workflow_tasks=max_concurrent,
