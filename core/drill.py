@@ -176,7 +176,8 @@ def summarise(target: str, role: Role, samples: list[Sample]) -> TargetSummary:
 def verdict(primary: TargetSummary, backup: TargetSummary, t: DrillConfig) -> Verdict:
     """Compare a backup with the primary: mean score at least ``min_score_ratio`` x the primary's
     (or at least ``min_score`` when the primary scored 0), p95 latency at most
-    ``max_latency_ratio`` x the primary's, success rate at least ``min_success_rate``."""
+    ``max_latency_ratio`` x the primary's (or at most ``latency_slack_ms`` above it: a few ms
+    between fast targets is noise, not a failure), success rate at least ``min_success_rate``."""
     reasons: list[str] = []
     if backup.success_rate < t.min_success_rate:
         reasons.append(f"success rate {backup.success_rate:.0%} < {t.min_success_rate:.0%}")
@@ -189,9 +190,10 @@ def verdict(primary: TargetSummary, backup: TargetSummary, t: DrillConfig) -> Ve
     latency_ratio = None
     if backup.latency_p95_ms is not None and primary.latency_p95_ms:
         latency_ratio = backup.latency_p95_ms / primary.latency_p95_ms
-        if latency_ratio > t.max_latency_ratio:
+        gap = backup.latency_p95_ms - primary.latency_p95_ms
+        if latency_ratio > t.max_latency_ratio and gap > t.latency_slack_ms:
             reasons.append(f"p95 latency {backup.latency_p95_ms:.0f} ms is {latency_ratio:.1f} x the primary's "
-                           f"{primary.latency_p95_ms:.0f} ms > {t.max_latency_ratio:g}")
+                           f"{primary.latency_p95_ms:.0f} ms > {t.max_latency_ratio:g} (and {gap:.0f} ms above it)")
     return Verdict(target=backup.target, passed=not reasons, score_ratio=score_ratio,
                    latency_ratio=latency_ratio, reasons=reasons)
 

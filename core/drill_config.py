@@ -10,7 +10,8 @@ Shape::
           count: 5                      # prompts per target and drill
           min_score_ratio: 0.8          # backup mean score >= 0.8 x the primary's
           min_score: 0.5                # ... or, when the primary scored nothing, this absolute floor
-          max_latency_ratio: 3.0        # backup p95 latency <= 3 x the primary's
+          max_latency_ratio: 3.0        # backup p95 latency <= 3 x the primary's ...
+          latency_slack_ms: 250         # ... or at most 250 ms above it (small gaps never fail)
           min_success_rate: 0.8         # share of the backup's requests that got an answer
           judge_target: gemini/gemini-2.0-flash@us-central   # LLM judge for cases without checks
           scheduled: true               # a Temporal schedule runs the drill
@@ -44,6 +45,7 @@ class DrillConfig(_Strict):
     min_score_ratio: float = Field(default=0.8, ge=0, le=10)
     min_score: float = Field(default=0.5, ge=0, le=1)
     max_latency_ratio: float = Field(default=3.0, gt=0, le=1000)
+    latency_slack_ms: float = Field(default=250.0, ge=0, le=600_000)
     min_success_rate: float = Field(default=0.8, ge=0, le=1)
     judge_target: str | None = None
     scheduled: bool = True
