@@ -135,7 +135,8 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
     health = services.health.monitor if services.health else None
     planning = PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings, health=health,
                                   cache=services.cache)
-    learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine))
+    learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine),
+                                  evals=DrillStore(services.engine))
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes, health=health,
                                  streams=services.streams, limiters=services.limiters,

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import time
 
 import sqlalchemy as sa
 
+from activities.learning import LearningActivities
+from activities.storage.drill_store import DrillStore
 from activities.storage.drill_tables import eval_scores
+from activities.storage.learning_queries import OutcomeAggregator
+from activities.storage.rankings import RankingStore
 from core.drill import TrialInput
 from core.eval_checks import parse_cases
+from core.learning.model import GatherInput
 from tests.configs import sim_config
 from tests.drills.conftest import CLAUDE, GEMINI, LOCAL, PRIMARY, apply
 from tests.harness import request_worker
+from worker.config_loader import ConfigHolder
 from worker.trial_report import write_report
 from worker.trial_runner import run_trial
 
@@ -46,6 +53,14 @@ async def test_eval_ranks_the_off_topic_target_last_with_checks_and_judge(tempor
     async with engine.connect() as conn:
         rows = (await conn.execute(sa.select(eval_scores).where(eval_scores.c.run_id == report.run_id))).all()
     assert {r.target: r.samples for r in rows} == {t: 5 for t in ranked}
+    # the scores reach learning as a quality signal of (support_reply, target)
+    learning = LearningActivities(ConfigHolder.fixed(cfg), OutcomeAggregator(engine), RankingStore(engine),
+                                  evals=DrillStore(engine))
+    gathered = await learning.gather(GatherInput(now=time.time() + 1, task_types=["support_reply"]))
+    arms = {a.target: a for a in gathered.stats["support_reply"]}
+    claude = sum(p.eval_good for p in arms[CLAUDE].periods), sum(p.eval_bad for p in arms[CLAUDE].periods)
+    primary = sum(p.eval_good for p in arms[PRIMARY].periods), sum(p.eval_bad for p in arms[PRIMARY].periods)
+    assert claude[1] > claude[0] and primary[0] > primary[1]
     js, page = write_report(report, tmp_path)
     assert json.loads(js.read_text())["summaries"][-1]["target"] == CLAUDE
     assert page.read_text().count("<svg") == 2 and CLAUDE in page.read_text()
