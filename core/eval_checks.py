@@ -3,7 +3,8 @@
 A case is one line of a JSONL file::
 
     {"id": "refill-1", "prompt": "Where is my refill order NW-48213?", "system": "You are ...",
-     "max_tokens": 200, "json": false,
+     "max_tokens": 200, "json": false,                     # true: JSON mode (response_format json_object)
+     "schema": {"type": "object", ...},                    # JSON Schema of the answer (response_format json_schema)
      "expected": "exact answer text",                      # optional: exact match (whitespace-trimmed)
      "checks": {"contains": ["NW-48213", "refill"],        # every item must occur (case-insensitive)
                 "not_contains": ["sorry"],
@@ -79,6 +80,7 @@ class EvalCase(BaseModel):
     system: str | None = None
     max_tokens: int = Field(default=300, ge=1, le=32_000)
     json_mode: bool = Field(default=False, alias="json")
+    json_schema: dict | None = Field(default=None, alias="schema")
     expected: str | None = None
     checks: Checks = Field(default_factory=Checks)
 
@@ -91,6 +93,8 @@ class EvalCase(BaseModel):
         msgs = ([ChatMessage(role="system", content=self.system)] if self.system else []) + [
             ChatMessage(role="user", content=self.prompt)]
         fmt = {"type": "json_object"} if self.json_mode else None
+        if self.json_schema is not None:
+            fmt = {"type": "json_schema", "json_schema": {"name": "answer", "schema": self.json_schema}}
         return ChatRequest(messages=msgs, max_tokens=self.max_tokens, response_format=fmt)
 
 

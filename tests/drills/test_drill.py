@@ -10,6 +10,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from activities.storage.drill_store import DrillStore
 from activities.storage.tables import outcomes
@@ -18,6 +20,7 @@ from tests.configs import REPO, sim_config_dict
 from tests.drills.conftest import CLAUDE, EU, GEMINI, LOCAL, PRIMARY, apply
 from tests.harness import request_worker
 from worker.config_loader import parse_config
+from worker.runtime import WORKFLOWS, sandbox_runner
 from worker.trial_runner import run_trial
 
 SWITCHYARD = str(Path(sys.executable).with_name("switchyard"))
@@ -50,8 +53,12 @@ async def test_drill_fails_the_broken_backup_and_the_cli_exits_1(temporal_env, d
             assert t in out
         # the same drill of the healthy backups passes (in process, same workflow)
         passed = await run_trial(sy.client, sy.task_queue, TrialInput(route="support_reply", targets=[EU, GEMINI]))
+        history = await sy.client.get_workflow_handle(passed.run_id).fetch_history()
     assert passed.passed, passed.verdicts
     assert [v.target for v in passed.verdicts] == [EU, GEMINI]
+    # the drill workflow replays deterministically from its history
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=sandbox_runner())
+    await replayer.replay_workflow(history, raise_on_replay_failure=True)
     latest = await DrillStore(engine).latest_by_target()
     assert latest[CLAUDE].passed is False and latest[CLAUDE].success_rate == 0.0
     assert any("success rate 0%" in r for r in latest[CLAUDE].reasons)
