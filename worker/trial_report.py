@@ -16,8 +16,9 @@ _CSS = ("body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{borde
         ".fail{color:#b00020;font-weight:bold}.pass{color:#1b7f3b;font-weight:bold}")
 
 
-def _bars(title: str, rows: list[tuple[str, list[tuple[float, str]]]], top: float, unit: str) -> str:
-    """A horizontal bar chart: per label, one bar per (value, colour); ``top`` is the full width."""
+def _bars(title: str, rows: list[tuple[str, list[tuple[float, str, str]]]], top: float, fmt: str) -> str:
+    """A horizontal bar chart: per label, one bar per (value, colour, prefix of its value text,
+    ``format(value, fmt)`` after it); ``top`` is the full width."""
     per = max((len(v) for _, v in rows), default=1)
     height = 30 + len(rows) * _ROW * per
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W + _LABEL + 80}" height="{height}" role="img">',
@@ -25,10 +26,10 @@ def _bars(title: str, rows: list[tuple[str, list[tuple[float, str]]]], top: floa
     y = 28
     for label, values in rows:
         out.append(f'<text x="0" y="{y + 14}" font-size="12">{html.escape(label)}</text>')
-        for value, colour in values:
+        for value, colour, prefix in values:
             w = 0 if top <= 0 else max(1, round(_W * value / top))
             out.append(f'<rect x="{_LABEL}" y="{y}" width="{w}" height="{_ROW - 6}" fill="{colour}"/>'
-                       f'<text x="{_LABEL + w + 4}" y="{y + 14}" font-size="12">{value:.2f}{unit}</text>')
+                       f'<text x="{_LABEL + w + 4}" y="{y + 14}" font-size="12">{prefix}{format(value, fmt)}</text>')
             y += _ROW
     out.append("</svg>")
     return "".join(out)
@@ -59,12 +60,12 @@ def render_html(report: TrialReport) -> str:
     head = ["target", "role", "rank", "n", "answered", "score", "judge", "format", "chars", "p50 ms", "p95 ms",
             "verdict"]
     rows = "".join(_row(s, verdict(s)) for s in report.summaries)
-    scores = _bars("Mean score (0..1)", [(s.target, [(s.mean_score, "#3b6ea5")]) for s in report.summaries],
-                   1.0, "")
+    scores = _bars("Mean score (0..1)", [(s.target, [(s.mean_score, "#3b6ea5", "")]) for s in report.summaries],
+                   1.0, ".2f")
     top = max((s.latency_p95_ms or 0.0 for s in report.summaries), default=0.0)
-    lat = _bars("Latency p50 / p95 (ms)", [(s.target, [(s.latency_p50_ms or 0.0, "#7aa974"),
-                                                      (s.latency_p95_ms or 0.0, "#c9a227")])
-                                          for s in report.summaries], top, " ms")
+    lat = _bars("Latency p50 / p95 (ms)", [(s.target, [(s.latency_p50_ms or 0.0, "#7aa974", "p50 "),
+                                                      (s.latency_p95_ms or 0.0, "#c9a227", "p95 ")])
+                                          for s in report.summaries if s.answered], top, ".0f")
     status = "" if report.kind == "eval" else (
         '<p class="pass">Drill passed.</p>' if report.passed else
         f'<p class="fail">Drill failed: {html.escape(", ".join(report.failed_targets()))}</p>')

@@ -203,7 +203,9 @@ def compute_ranking(spec: RouteSpec, stats: Sequence[ArmStats], settings: Learni
               for r, i in enumerate(order, start=1)]
     unranked = [RankedTarget(target=a.target, why=blocked[a.target], figures=figs[a.target])
                 for a in spec.arms if a.target in blocked]
-    notes = [] if use_feedback else ["feedback: no votes in the window; quality from quality flags only"]
+    evals = any(f.eval_score is not None for f in figs.values())
+    quality = "quality flags and eval/drill scores" if evals else "quality flags only"
+    notes = [] if use_feedback else [f"feedback: no votes in the window; quality from {quality}"]
     notes += [f"change point: {t} {', '.join(f.reset)}: periods before the change forgotten"
               for t, f in figs.items() if f.reset]
     return Ranking(task_type=spec.task_type, mode=spec.mode, created_at=now, targets=ranked + unranked,
