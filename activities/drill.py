@@ -5,6 +5,7 @@
   (the input's, else the route's ``drill.prompts`` JSONL file, else the built-in samples), the
   judge target and the thresholds. Bad names or files raise a non-retryable ``InvalidRequest``.
 - ``record``: the report into ``drill_results`` and ``eval_scores`` (``activities/storage/drill_store.py``).
+- ``open_window`` / ``measure``: a live-traffic drill's window (``activities/storage/drill_windows.py``).
 
 The prompts file path is read as given (relative paths from the worker's working directory).
 """
@@ -17,11 +18,18 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.storage.drill_store import DrillStore
+from activities.storage.drill_windows import DrillWindows
+from core.canary import LiveDrill
 from core.config import ConfigSource, RouteConfig, SwitchyardConfig, expand_chain
-from core.drill import BUILTIN_CASES, TrialInput, TrialReport, TrialSpec
+from core.drill import BUILTIN_CASES, MeasureInput, TargetSummary, TrialInput, TrialReport, TrialSpec
 from core.errors import ErrorClass
 from core.eval_checks import CaseError, EvalCase, parse_cases
-from core.names import DRILL_PREPARE_ACTIVITY, DRILL_RECORD_ACTIVITY
+from core.names import (
+    DRILL_MEASURE_ACTIVITY,
+    DRILL_OPEN_WINDOW_ACTIVITY,
+    DRILL_PREPARE_ACTIVITY,
+    DRILL_RECORD_ACTIVITY,
+)
 
 
 class TrialError(ValueError):
@@ -70,6 +78,8 @@ def _cases(inp: TrialInput, route: RouteConfig) -> list[EvalCase]:
 
 def trial_spec(cfg: SwitchyardConfig, inp: TrialInput) -> TrialSpec:
     """Resolve ``inp`` against ``cfg`` (see module docstring); raises :class:`TrialError`."""
+    if inp.live_share and inp.kind != "drill":
+        raise TrialError("a live share is for drills only")
     if inp.route not in cfg.routes:
         raise TrialError(f"unknown route {inp.route!r}; known routes: {', '.join(cfg.routes)}")
     route = cfg.routes[inp.route]
@@ -78,15 +88,18 @@ def trial_spec(cfg: SwitchyardConfig, inp: TrialInput) -> TrialSpec:
     if judge is not None and judge not in {t.id for t in cfg.targets}:
         raise TrialError(f"unknown judge target {judge!r}")
     return TrialSpec(route=inp.route, kind=inp.kind, primary=chain[0], targets=_targets(cfg, inp, chain),
-                     cases=_cases(inp, route), judge_target=judge, thresholds=route.drill, parallel=inp.parallel)
+                     cases=[] if inp.live_share else _cases(inp, route), judge_target=judge,
+                     thresholds=route.drill, parallel=inp.parallel, live_share=inp.live_share, live_s=inp.live_s)
 
 
 class DrillActivities:
-    """The drill workflow's I/O with injected collaborators (config holder, drill store)."""
+    """The drill workflow's I/O with injected collaborators (config holder, drill store, live
+    drill windows)."""
 
-    def __init__(self, configs: ConfigSource, store: DrillStore) -> None:
+    def __init__(self, configs: ConfigSource, store: DrillStore, windows: DrillWindows) -> None:
         self._configs = configs
         self._store = store
+        self._windows = windows
 
     @activity.defn(name=DRILL_PREPARE_ACTIVITY)
     async def prepare(self, inp: TrialInput) -> TrialSpec:
@@ -101,3 +114,18 @@ class DrillActivities:
     async def record(self, report: TrialReport) -> None:
         """Store the report (idempotent per run and target)."""
         await self._store.record(report)
+
+    @activity.defn(name=DRILL_OPEN_WINDOW_ACTIVITY)
+    async def open_window(self, window: LiveDrill) -> None:
+        """Open a live drill window (idempotent per run and target)."""
+        await self._windows.open(window)
+
+    @activity.defn(name=DRILL_MEASURE_ACTIVITY)
+    async def measure(self, inp: MeasureInput) -> list[TargetSummary]:
+        """``[primary summary, backup summary]`` over the window's live outcomes."""
+        return await self._windows.measure(inp.route, {inp.primary: "primary", inp.backup: "backup"},
+                                           inp.start, inp.end)
+
+    def all(self) -> list:
+        """Every activity method, for the worker."""
+        return [self.prepare, self.record, self.open_window, self.measure]

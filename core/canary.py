@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 
+from pydantic import BaseModel, ConfigDict, Field
+
 CANARY_REASON = "canary"
 
 
@@ -36,4 +38,31 @@ def apply_canary(entries: list, share: float) -> bool:
     backup = entries.pop(1)
     backup.reasons.insert(0, f"{CANARY_REASON}: {share:.2%} of the route's requests try the first backup first")
     entries.insert(0, backup)
+    return True
+
+
+class LiveDrill(BaseModel):
+    """An open live-traffic drill window (``switchyard drill --live-share``): from ``starts_at`` to
+    ``ends_at`` (unix s), the requests of ``route`` whose :func:`canary_draw` is below ``share``
+    put ``target`` first. ``run_id``: the drill workflow's id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    route: str
+    target: str
+    share: float = Field(ge=0, le=1)
+    starts_at: float
+    ends_at: float
+
+
+def apply_live_drill(entries: list, drill: LiveDrill) -> bool:
+    """Move the drilled target to the front of ``entries``, in place, with a reason naming the
+    drill; returns whether it did (not when the target is absent or already first)."""
+    i = next((i for i, e in enumerate(entries) if e.target == drill.target), 0)
+    if i == 0:
+        return False
+    entry = entries.pop(i)
+    entry.reasons.insert(0, f"drill {drill.run_id}: {drill.share:.0%} of live requests try this backup first")
+    entries.insert(0, entry)
     return True

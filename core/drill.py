@@ -58,7 +58,10 @@ class TrialInput(_Model):
     drill (default: every backup; the primary always runs for comparison). ``cases``: the prompts
     (default: the route's ``drill.prompts`` file, else :data:`BUILTIN_CASES`); ``count``: how many
     of them (default: all for eval, ``drill.count`` for a drill). ``judge_target``: overrides the
-    route's ``drill.judge_target``. ``parallel``: requests in flight at once.
+    route's ``drill.judge_target``. ``parallel``: requests in flight at once. ``live_share``: a
+    drill on **live traffic** instead: for ``live_s`` seconds per backup, that share of the route's
+    live requests puts the backup first (``core/canary.py`` :class:`~core.canary.LiveDrill`), and
+    its live outcomes in the window are compared with the primary's (no prompts are sent).
     """
 
     route: str
@@ -68,6 +71,8 @@ class TrialInput(_Model):
     count: int | None = Field(default=None, ge=1, le=500)
     judge_target: str | None = None
     parallel: int = Field(default=4, ge=1, le=64)
+    live_share: float | None = Field(default=None, gt=0, le=1)
+    live_s: float = Field(default=60.0, gt=0, le=86_400)
 
 
 class TrialSpec(_Model):
@@ -82,6 +87,8 @@ class TrialSpec(_Model):
     judge_target: str | None = None
     thresholds: DrillConfig = Field(default_factory=DrillConfig)
     parallel: int = 4
+    live_share: float | None = None
+    live_s: float = 60.0
 
 
 class Sample(_Model):
@@ -142,6 +149,7 @@ class TrialReport(_Model):
     summaries: list[TargetSummary] = Field(default_factory=list)
     verdicts: list[Verdict] = Field(default_factory=list)
     samples: list[Sample] = Field(default_factory=list)
+    live: bool = False  # a drill on live traffic (no samples: the window's outcomes)
 
     @property
     def passed(self) -> bool:
@@ -243,3 +251,50 @@ def with_judge(sample: Sample, judge_score: float | None) -> Sample:
 def failed_sample(case: EvalCase, target: str, workflow_id: str, error_class: str) -> Sample:
     """The sample of a request the target did not answer: score 0."""
     return Sample(target=target, case_id=case.id, workflow_id=workflow_id, ok=False, error_class=error_class)
+
+
+class LiveRow(_Model):
+    """One live outcome of a drill window: answered, its latency (ms), quality-flagged."""
+
+    ok: bool
+    latency_ms: float = 0.0
+    flagged: bool = False
+
+
+def live_summary(target: str, role: Role, rows: list[LiveRow]) -> TargetSummary:
+    """A target's summary over live outcomes: each answer without quality flags scores 1, a
+    flagged answer or a failure 0 (no checks or judge on live traffic)."""
+    answered = [r for r in rows if r.ok]
+    lat = [r.latency_ms for r in answered]
+    n = len(rows)
+    return TargetSummary(
+        target=target, role=role, samples=n, answered=len(answered), success_rate=len(answered) / n if n else 0.0,
+        mean_score=sum(not r.flagged for r in answered) / n if n else 0.0,
+        format_ok=sum(not r.flagged for r in answered) / len(answered) if answered else None,
+        latency_p50_ms=_nan_none(percentile(lat, 50)), latency_p95_ms=_nan_none(percentile(lat, 95)))
+
+
+class MeasureInput(_Model):
+    """Input of the live-window measure activity: the route, its primary and the drilled backup,
+    the window ``[start, end)`` in unix s."""
+
+    route: str
+    primary: str
+    backup: str
+    start: float
+    end: float
+
+
+def live_report(spec: TrialSpec, windows: list[tuple[TargetSummary, TargetSummary]], run_id: str,
+                now: float) -> TrialReport:
+    """The report of a live drill: per backup, its window's (primary, backup) summaries; the
+    primary row shown is the first window's. A backup no live request reached fails."""
+    verdicts = []
+    for primary, backup in windows:
+        v = verdict(primary, backup, spec.thresholds)
+        if backup.samples == 0:
+            v = v.model_copy(update={"passed": False, "reasons": ["no live request reached it in the window"]})
+        verdicts.append(v)
+    summaries = [windows[0][0]] + [b for _, b in windows] if windows else []
+    return TrialReport(run_id=run_id, route=spec.route, kind="drill", created_at=now, primary=spec.primary,
+                       thresholds=spec.thresholds, summaries=summaries, verdicts=verdicts, live=True)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.cache import CacheHit, CachePolicy, CacheStatus
-from core.canary import apply_canary
+from core.canary import LiveDrill, apply_canary, apply_live_drill
 from core.config import SwitchyardConfig, TargetConfig, expand_chain, targets_for_entry
 from core.health.routing import apply_health
 from core.health.view import TargetView
@@ -117,6 +117,7 @@ class Plan(_Model):
     # target a drill or eval run forced (the plan holds only it).
     canary: bool = False
     forced: str | None = None
+    live_drill: str | None = None  # the live drill (run id) that put its backup first
 
 
 class Cooldown(_Model):
@@ -169,7 +170,8 @@ def _unfit_reason(cfg: SwitchyardConfig, t: TargetConfig, inp: PlanInput) -> str
 def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Cooldown], now: float,
                config_version: str = "", health: Mapping[str, TargetView] | None = None,
                health_draw: float = 0.0, rankings: Mapping[str, Ranking] | None = None,
-               ranking_draw: float = 0.0, canary_draw: float | None = None) -> Plan:
+               ranking_draw: float = 0.0, canary_draw: float | None = None,
+               live_drills: Mapping[str, LiveDrill] | None = None) -> Plan:
     """Expand ``inp.task_type``'s route into a :class:`Plan`.
 
     ``cooldowns``: active cooldowns by target id; ``now``: unix seconds. A cooled-down target is
@@ -180,7 +182,8 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
     -> latest learned ranking; the route's one orders the chain groups first, ``ranking_draw`` in
     [0, 1) picking the first group by share (``core/learning/reorder.py``), and cooldowns and
     health then override that order. ``canary_draw`` in [0, 1) (``core/canary.py``): below the
-    route's ``canary.share`` the first backup goes first (not for pinned requests). With
+    route's ``canary.share`` the first backup goes first (not for pinned requests); below the
+    share of the route's open live drill (``live_drills``: route -> window) its backup does. With
     ``inp.force_target`` the plan holds only that target. Raises :class:`UnknownRoute`, and
     :class:`ForcedTargetUnfit` for a forced target that is unknown or cannot take the request.
     """
@@ -215,8 +218,7 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
     if inp.force_target:
         return _forced_plan(cfg, inp, route_name, fitting, skipped, config_version)
     _pin_first(entries, inp.pinned_target)
-    canary = (canary_draw is not None and inp.pinned_target is None and canary_draw < route.canary.share
-              and apply_canary(entries, route.canary.share))
+    canary, drilled = _trial_order(entries, inp, route.canary.share, canary_draw, (live_drills or {}).get(route_name))
     panic = False
     if health:
         entries, panic = apply_health(entries, health, health_draw)
@@ -229,7 +231,18 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
                 config_version=config_version, rescue=route.rescue,
                 cooldown_ends={k: c.until for k, c in active.items() if k in {e.target for e in fitting}},
                 health_draw=health_draw if health else None, health_panic=panic, ranking=ranking_use,
-                canary=canary)
+                canary=canary, live_drill=drilled)
+
+
+def _trial_order(entries: list[PlanEntry], inp: PlanInput, canary_share: float, draw: float | None,
+                 drill: LiveDrill | None) -> tuple[bool, str | None]:
+    """Reorder ``entries`` for an open live drill, else for the canary (``core/canary.py``);
+    returns ``(canary, live drill run id)``. Pinned requests are left alone."""
+    if draw is None or inp.pinned_target is not None:
+        return False, None
+    if drill is not None and draw < drill.share and apply_live_drill(entries, drill):
+        return False, drill.run_id
+    return draw < canary_share and apply_canary(entries, canary_share), None
 
 
 def _forced_plan(cfg: SwitchyardConfig, inp: PlanInput, route_name: str, fitting: list[PlanEntry],

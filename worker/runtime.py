@@ -36,6 +36,7 @@ from activities.storage.cache_store import CacheStore
 from activities.storage.conversations import ConversationStore
 from activities.storage.cooldowns import CooldownStore
 from activities.storage.drill_store import DrillStore
+from activities.storage.drill_windows import DrillWindows
 from activities.storage.engine import make_engine
 from activities.storage.learning_queries import OutcomeAggregator
 from activities.storage.outcomes import OutcomeStore
@@ -133,8 +134,9 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
                  graceful_shutdown_timeout: timedelta = timedelta(0)) -> Worker:
     """A worker for request workflows and their activities on ``task_queue``."""
     health = services.health.monitor if services.health else None
+    windows = DrillWindows(services.engine)  # live drill windows, read by planning
     planning = PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings, health=health,
-                                  cache=services.cache)
+                                  cache=services.cache, drills=windows)
     learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine),
                                   evals=DrillStore(services.engine))
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
@@ -144,11 +146,11 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     embeddings = EmbeddingActivities(services.configs, services.http, services.outcomes, services.payloads)
-    drills = DrillActivities(services.configs, DrillStore(services.engine))
+    drills = DrillActivities(services.configs, DrillStore(services.engine), windows)
     cached = [CacheActivities(services.configs, services.cache).stale] if services.cache is not None else []
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
                   activities=[planning.plan, attempts.attempt, embeddings.embed, *conversations.all(),
-                              learning.gather, learning.write, drills.prepare, drills.record, *cached],
+                              learning.gather, learning.write, *drills.all(), *cached],
                   workflow_runner=sandbox_runner(),
                   max_concurrent_local_activities=max_concurrent, max_concurrent_activities=max_concurrent,
                   max_concurrent_workflow_tasks=max_concurrent,

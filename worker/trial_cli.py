@@ -5,7 +5,9 @@
   prints the table ranked by mean score and writes ``<run id>.json`` and ``.html`` under
   ``--report-dir``. Exit 0, or 2 for bad input.
 - ``drill``: the primary and each backup (or ``--target``) answer ``--count`` prompts; prints each
-  backup's verdict against the route's ``drill:`` thresholds. Exit 0 when every backup passed, 1
+  backup's verdict against the route's ``drill:`` thresholds; with ``--live-share S`` no prompts are
+  sent: for ``--live-seconds`` per backup, a share S of the route's live requests tries that
+  backup first and the window's live outcomes are compared. Exit 0 when every backup passed, 1
   when any failed (naming them), 2 for bad input: fit for a deploy gate or cron.
 
 ``--config FILE`` is the config of the running stack: it is validated here and the route checked
@@ -71,9 +73,11 @@ async def eval_command(settings: Settings, console: Console, route: str, *, case
 
 
 async def drill_command(settings: Settings, console: Console, route: str, *, targets: list[str] | None,
-                        count: int | None, report_dir: Path | None, as_json: bool) -> int:
+                        count: int | None, report_dir: Path | None, as_json: bool, live_share: float | None = None,
+                        live_s: float = 60.0) -> int:
     """Run ``switchyard drill`` (see module docstring); returns 0 (passed) or 1 (a backup failed)."""
-    report = await _run(settings, TrialInput(route=route, kind="drill", targets=targets or None, count=count))
+    report = await _run(settings, TrialInput(route=route, kind="drill", targets=targets or None, count=count,
+                                             live_share=live_share, live_s=live_s))
     if report_dir is not None:
         write_report(report, report_dir)
     if as_json:

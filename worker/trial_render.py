@@ -28,7 +28,8 @@ def trial_table(report: TrialReport) -> Table:
     """Rank (eval), target, role, samples, answered share, mean score, judge mean, share of answers
     without quality flags, mean length (chars), latency p50/p95 (ms) and the verdict (drill)."""
     when = datetime.fromtimestamp(report.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    title = f"{report.kind} of route {report.route} ({when}, run {report.run_id})"
+    kind = "live drill" if report.live else report.kind
+    title = f"{kind} of route {report.route} ({when}, run {report.run_id})"
     table = Table(title=title, title_justify="left")
     drill = report.kind == "drill"
     cols = ["target", "role", "n", "answered", "score", "judge", "format", "chars", "p50 ms", "p95 ms"]

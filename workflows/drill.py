@@ -12,6 +12,11 @@ Every call is a real request with its own outcome rows, health effects and audit
 Temporal UI; child ids are ``<drill id>/<target>/<case id>`` (``.../judge`` for the judge's call).
 A drill's request that the target does not answer scores 0 and counts against its success rate.
 
+With ``live_share`` the drill sends nothing itself: for each backup in turn it opens a window
+(activity ``open_window``) in which that share of the route's live requests put the backup first
+(planning reads the window), sleeps ``live_s`` on a durable timer, and reads the window's live
+outcomes of the primary and the backup (activity ``measure``), then compares them the same way.
+
 Deterministic: time from ``workflow.now()``; I/O only through activities and child workflows.
 """
 
@@ -26,19 +31,30 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from core import search_attributes as sa
+    from core.canary import LiveDrill
     from core.drill import (
         TRIAL_TENANT,
+        MeasureInput,
         Sample,
+        TargetSummary,
         TrialInput,
         TrialReport,
         TrialSpec,
         answered_sample,
         build_report,
         failed_sample,
+        live_report,
         with_judge,
     )
     from core.eval_checks import EvalCase, judge_prompt, parse_judge_score
-    from core.names import DRILL_PREPARE_ACTIVITY, DRILL_RECORD_ACTIVITY, DRILL_WORKFLOW, REQUEST_WORKFLOW
+    from core.names import (
+        DRILL_MEASURE_ACTIVITY,
+        DRILL_OPEN_WINDOW_ACTIVITY,
+        DRILL_PREPARE_ACTIVITY,
+        DRILL_RECORD_ACTIVITY,
+        DRILL_WORKFLOW,
+        REQUEST_WORKFLOW,
+    )
     from core.request import RequestFailure, RequestInput, RequestResult
     from workflows.options import STORE_OPTIONS
 
@@ -56,18 +72,42 @@ class DrillWorkflow:
         spec = await workflow.execute_activity(
             DRILL_PREPARE_ACTIVITY, inp, result_type=TrialSpec,
             start_to_close_timeout=STORE_OPTIONS.timeout, retry_policy=STORE_OPTIONS.retry)
-        workflow.set_current_details(f"{spec.kind} of **{spec.route}**: {len(spec.targets)} targets x "
-                                     f"{len(spec.cases)} cases")
-        jobs = [(t, c) for t in spec.targets for c in spec.cases]
-        samples: list[Sample] = []
-        for i in range(0, len(jobs), spec.parallel):
-            samples += await asyncio.gather(*(self._sample(spec, t, c) for t, c in jobs[i:i + spec.parallel]))
         info = workflow.info()
-        report = build_report(spec, samples, info.workflow_id, workflow.now().timestamp())
+        if spec.live_share:
+            report = await self._live(spec, info.workflow_id)
+        else:
+            workflow.set_current_details(f"{spec.kind} of **{spec.route}**: {len(spec.targets)} targets x "
+                                         f"{len(spec.cases)} cases")
+            jobs = [(t, c) for t in spec.targets for c in spec.cases]
+            samples: list[Sample] = []
+            for i in range(0, len(jobs), spec.parallel):
+                samples += await asyncio.gather(*(self._sample(spec, t, c) for t, c in jobs[i:i + spec.parallel]))
+            report = build_report(spec, samples, info.workflow_id, workflow.now().timestamp())
         await workflow.execute_activity(DRILL_RECORD_ACTIVITY, report, start_to_close_timeout=STORE_OPTIONS.timeout,
                                         retry_policy=STORE_OPTIONS.retry)
         workflow.set_current_details(_details(report))
         return report
+
+    async def _live(self, spec: TrialSpec, run_id: str) -> TrialReport:
+        """A drill on live traffic: each backup in turn gets a window of ``live_s`` seconds in
+        which ``live_share`` of the route's requests try it first; then the window's outcomes."""
+        windows = []
+        for backup in spec.targets[1:]:
+            start = workflow.now().timestamp()
+            window = LiveDrill(run_id=run_id, route=spec.route, target=backup, share=spec.live_share or 0.0,
+                               starts_at=start, ends_at=start + spec.live_s)
+            workflow.set_current_details(f"live drill of **{spec.route}**: {window.share:.0%} of live requests "
+                                         f"to {backup} for {spec.live_s:g} s")
+            await workflow.execute_activity(DRILL_OPEN_WINDOW_ACTIVITY, window, retry_policy=STORE_OPTIONS.retry,
+                                            start_to_close_timeout=STORE_OPTIONS.timeout)
+            await workflow.sleep(spec.live_s)
+            primary, measured = await workflow.execute_activity(
+                DRILL_MEASURE_ACTIVITY, MeasureInput(route=spec.route, primary=spec.primary, backup=backup,
+                                                     start=start, end=window.ends_at),
+                result_type=list[TargetSummary], start_to_close_timeout=STORE_OPTIONS.timeout,
+                retry_policy=STORE_OPTIONS.retry)
+            windows.append((primary, measured))
+        return live_report(spec, windows, run_id, workflow.now().timestamp())
 
     async def _sample(self, spec: TrialSpec, target: str, case: EvalCase) -> Sample:
         wid = f"{workflow.info().workflow_id}/{target}/{case.id}"

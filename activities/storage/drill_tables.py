@@ -9,6 +9,9 @@
   (``eval`` or ``drill``), samples and the sum of their scores (0..1 each), unix-second time.
   The learning workflow reads it as a quality signal per (task type, target)
   (``activities/storage/learning_queries.py``).
+- ``drill_windows``: live-traffic drill windows: from ``starts_at`` to ``ends_at`` (unix s), a
+  ``share`` (0..1) of the route's live requests puts ``target`` first (``core/canary.py``);
+  planning reads the open ones (``activities/storage/drill_windows.py``).
 """
 
 from __future__ import annotations
@@ -51,4 +54,17 @@ eval_scores = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.UniqueConstraint("run_id", "target", name="uq_eval_scores_run_target"),
     sa.Index("ix_eval_scores_task_created", "task_type", "created_at"),
+)
+
+drill_windows = sa.Table(
+    "drill_windows", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(255), nullable=False),
+    sa.Column("route", sa.String(100), nullable=False),
+    sa.Column("target", sa.String(255), nullable=False),
+    sa.Column("share", sa.Float, nullable=False),
+    sa.Column("starts_at", sa.Float, nullable=False),
+    sa.Column("ends_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("run_id", "target", name="uq_drill_windows_run_target"),
+    sa.Index("ix_drill_windows_ends_at", "ends_at"),
 )

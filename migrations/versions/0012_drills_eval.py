@@ -1,4 +1,4 @@
-"""Drills and eval: drill_results, eval_scores (``activities/storage/drill_tables.py``).
+"""Drills and eval: drill_results, eval_scores, drill_windows (``activities/storage/drill_tables.py``).
 
 Revision ID: 0012_drills_eval
 Revises: 0001
@@ -50,9 +50,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("run_id", "target", name="uq_eval_scores_run_target"),
     )
     op.create_index("ix_eval_scores_task_created", "eval_scores", ["task_type", "created_at"])
+    op.create_table(
+        "drill_windows",
+        sa.Column("id", _ID, autoincrement=True, nullable=False),
+        sa.Column("run_id", sa.String(255), nullable=False),
+        sa.Column("route", sa.String(100), nullable=False),
+        sa.Column("target", sa.String(255), nullable=False),
+        sa.Column("share", sa.Float, nullable=False),
+        sa.Column("starts_at", sa.Float, nullable=False),
+        sa.Column("ends_at", sa.Float, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_drill_windows"),
+        sa.UniqueConstraint("run_id", "target", name="uq_drill_windows_run_target"),
+    )
+    op.create_index("ix_drill_windows_ends_at", "drill_windows", ["ends_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_drill_windows_ends_at", table_name="drill_windows")
+    op.drop_table("drill_windows")
     op.drop_index("ix_eval_scores_task_created", table_name="eval_scores")
     op.drop_table("eval_scores")
     op.drop_index("ix_drill_results_target_created", table_name="drill_results")
