@@ -83,13 +83,14 @@ def trial_spec(cfg: SwitchyardConfig, inp: TrialInput) -> TrialSpec:
     if inp.route not in cfg.routes:
         raise TrialError(f"unknown route {inp.route!r}; known routes: {', '.join(cfg.routes)}")
     route = cfg.routes[inp.route]
+    live = (inp.live_share if inp.live_share is not None else route.drill.live_share) if inp.kind == "drill" else None
     chain = [t.id for group in expand_chain(cfg, inp.route) for t in group]
     judge = inp.judge_target or route.drill.judge_target
     if judge is not None and judge not in {t.id for t in cfg.targets}:
         raise TrialError(f"unknown judge target {judge!r}")
     return TrialSpec(route=inp.route, kind=inp.kind, primary=chain[0], targets=_targets(cfg, inp, chain),
-                     cases=[] if inp.live_share else _cases(inp, route), judge_target=judge,
-                     thresholds=route.drill, parallel=inp.parallel, live_share=inp.live_share, live_s=inp.live_s)
+                     cases=[] if live else _cases(inp, route), judge_target=judge, thresholds=route.drill,
+                     parallel=inp.parallel, live_share=live or None, live_s=inp.live_s or route.drill.live_seconds)
 
 
 class DrillActivities:

@@ -61,7 +61,9 @@ class TrialInput(_Model):
     route's ``drill.judge_target``. ``parallel``: requests in flight at once. ``live_share``: a
     drill on **live traffic** instead: for ``live_s`` seconds per backup, that share of the route's
     live requests puts the backup first (``core/canary.py`` :class:`~core.canary.LiveDrill`), and
-    its live outcomes in the window are compared with the primary's (no prompts are sent).
+    its live outcomes in the window are compared with the primary's (no prompts are sent);
+    ``None``: the route's ``drill.live_share`` (a synthetic drill when unset), 0: synthetic
+    whatever the route says. ``live_s``: ``None``: the route's ``drill.live_seconds``.
     """
 
     route: str
@@ -71,8 +73,8 @@ class TrialInput(_Model):
     count: int | None = Field(default=None, ge=1, le=500)
     judge_target: str | None = None
     parallel: int = Field(default=4, ge=1, le=64)
-    live_share: float | None = Field(default=None, gt=0, le=1)
-    live_s: float = Field(default=60.0, gt=0, le=86_400)
+    live_share: float | None = Field(default=None, ge=0, le=1)
+    live_s: float | None = Field(default=None, gt=0, le=86_400)
 
 
 class TrialSpec(_Model):

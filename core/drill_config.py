@@ -15,6 +15,8 @@ Shape::
           min_success_rate: 0.8         # share of the backup's requests that got an answer
           judge_target: gemini/gemini-2.0-flash@us-central   # LLM judge for cases without checks
           scheduled: true               # a Temporal schedule runs the drill
+          live_share: null              # e.g. 0.05: drill on live traffic (5% to each backup in turn)
+          live_seconds: 60              # ... for this long per backup
           every_days: null              # its cadence; null: 30 days, 7 when the route is critical
         canary:
           share: 0.01                   # 1% of live requests try the first backup first
@@ -50,6 +52,8 @@ class DrillConfig(_Strict):
     judge_target: str | None = None
     scheduled: bool = True
     every_days: float | None = Field(default=None, gt=0, le=366)
+    live_share: float | None = Field(default=None, gt=0, le=1)
+    live_seconds: float = Field(default=60.0, gt=0, le=86_400)
 
     def cadence_days(self, critical: bool) -> float:
         """Days between scheduled drills: ``every_days``, else 7 for a critical route, else 30."""

@@ -74,7 +74,7 @@ async def eval_command(settings: Settings, console: Console, route: str, *, case
 
 async def drill_command(settings: Settings, console: Console, route: str, *, targets: list[str] | None,
                         count: int | None, report_dir: Path | None, as_json: bool, live_share: float | None = None,
-                        live_s: float = 60.0) -> int:
+                        live_s: float | None = None) -> int:
     """Run ``switchyard drill`` (see module docstring); returns 0 (passed) or 1 (a backup failed)."""
     report = await _run(settings, TrialInput(route=route, kind="drill", targets=targets or None, count=count,
                                              live_share=live_share, live_s=live_s))

@@ -55,11 +55,13 @@ def register_trial_commands(app: typer.Typer) -> None:
               target: _TargetOpt = None,
               count: Annotated[int | None, typer.Option(min=1, max=500, help="Prompts per target "
                                                         "(default: the route's drill.count).")] = None,
-              live_share: Annotated[float | None, typer.Option(min=0.001, max=1.0, help="Drill on live traffic: "
+              live_share: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Drill on live traffic: "
                                                                "this share of the route's requests tries each "
-                                                               "backup first, in turn.")] = None,
-              live_seconds: Annotated[float, typer.Option(min=1, max=86_400, help="Window per backup of a "
-                                                          "live drill (s).")] = 60.0,
+                                                               "backup first, in turn (default: the route's "
+                                                               "drill.live_share; 0: synthetic prompts).")] = None,
+              live_seconds: Annotated[float | None, typer.Option(min=1, max=86_400, help="Window per backup of a "
+                                                                 "live drill (s; default drill.live_seconds, "
+                                                                 "60).")] = None,
               report_dir: Annotated[Path | None, typer.Option(help="Also write JSON and HTML reports here.")] = None,
               as_json: _JsonOpt = False, config: _ConfigOpt = None) -> None:
         """Force a failover to each backup, compare with the primary; exit 1 when any backup fails."""

@@ -1,4 +1,5 @@
-"""Canary share and forced targets in planning (pure: ``core/canary.py``, ``core/plan.py``)."""
+"""Canary share, live drill windows and forced targets in planning (pure: ``core/canary.py``,
+``core/plan.py``, ``core/drill.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import math
 import pytest
 import yaml
 
-from core.canary import canary_draw, is_canary
+from core.canary import LiveDrill, canary_draw, is_canary
+from core.drill import LiveRow, TrialSpec, live_report, live_summary
 from core.plan import Cooldown, ForcedTargetUnfit, PlanInput, build_plan
 from tests.configs import sim_config, sim_config_dict
 from worker.config_loader import parse_config
@@ -70,3 +72,36 @@ def test_forced_target_outside_the_chain_and_unknown_or_unfit_targets() -> None:
     with pytest.raises(ForcedTargetUnfit, match="context window"):
         build_plan(cfg, PlanInput(task_type="support_reply", force_target="openai/local-llama-3.1-8b@local",
                                   estimated_prompt_tokens=9000), {}, NOW)
+
+
+def _window(target: str = CLAUDE, share: float = 0.5) -> LiveDrill:
+    return LiveDrill(run_id="drill-x", route="support_reply", target=target, share=share, starts_at=0, ends_at=1e12)
+
+
+def test_live_drill_window_puts_its_backup_first_for_its_share_before_the_canary() -> None:
+    cfg = _cfg(0.5)
+    drills = {"support_reply": _window()}
+    low = build_plan(cfg, PlanInput(task_type="support_reply"), {}, NOW, canary_draw=0.1, live_drills=drills)
+    assert [e.target for e in low.entries[:3]] == [CLAUDE, PRIMARY, EU]
+    assert low.live_drill == "drill-x" and not low.canary
+    assert low.entries[0].reasons[0] == "drill drill-x: 50% of live requests try this backup first"
+    high = build_plan(cfg, PlanInput(task_type="support_reply"), {}, NOW, canary_draw=0.7, live_drills=drills)
+    assert high.entries[0].target == PRIMARY and high.live_drill is None
+    other = build_plan(cfg, PlanInput(task_type="json_extraction"), {}, NOW, canary_draw=0.1, live_drills=drills)
+    assert other.live_drill is None  # the window is for its route only
+    pinned = build_plan(cfg, PlanInput(task_type="support_reply", pinned_target=PRIMARY), {}, NOW, canary_draw=0.1,
+                        live_drills=drills)
+    assert pinned.entries[0].target == PRIMARY and pinned.live_drill is None
+
+
+def test_live_report_fails_a_backup_no_live_request_reached() -> None:
+    spec = TrialSpec(route="support_reply", kind="drill", primary=PRIMARY, targets=[PRIMARY, CLAUDE, EU], cases=[],
+                     live_share=0.1)
+    rows = [LiveRow(ok=True, latency_ms=100.0)] * 9 + [LiveRow(ok=True, latency_ms=120.0, flagged=True)]
+    primary = live_summary(PRIMARY, "primary", rows)
+    assert primary.samples == 10 and primary.mean_score == 0.9 and primary.format_ok == 0.9
+    report = live_report(spec, [(primary, live_summary(CLAUDE, "backup", [])),
+                                (primary, live_summary(EU, "backup", rows))], "drill-x", NOW)
+    assert report.live and report.failed_targets() == [CLAUDE]
+    assert report.verdicts[0].reasons == ["no live request reached it in the window"]
+    assert [s.target for s in report.summaries] == [PRIMARY, CLAUDE, EU]
