@@ -56,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
         REQUEST_WORKFLOW,
     )
     from core.request import RequestFailure, RequestInput, RequestResult
-    from workflows.options import STORE_OPTIONS
+    from workflows.options import DRILL_OPTIONS
 
 #: Workflow task timeout of the child requests (``shared/TEMPORAL.md`` recommendation 3).
 CHILD_TASK_TIMEOUT = timedelta(seconds=30)
@@ -71,7 +71,7 @@ class DrillWorkflow:
     async def run(self, inp: TrialInput) -> TrialReport:
         spec = await workflow.execute_activity(
             DRILL_PREPARE_ACTIVITY, inp, result_type=TrialSpec,
-            start_to_close_timeout=STORE_OPTIONS.timeout, retry_policy=STORE_OPTIONS.retry)
+            **DRILL_OPTIONS.kwargs())
         info = workflow.info()
         if spec.live_share:
             report = await self._live(spec, info.workflow_id)
@@ -83,8 +83,7 @@ class DrillWorkflow:
             for i in range(0, len(jobs), spec.parallel):
                 samples += await asyncio.gather(*(self._sample(spec, t, c) for t, c in jobs[i:i + spec.parallel]))
             report = build_report(spec, samples, info.workflow_id, workflow.now().timestamp())
-        await workflow.execute_activity(DRILL_RECORD_ACTIVITY, report, start_to_close_timeout=STORE_OPTIONS.timeout,
-                                        retry_policy=STORE_OPTIONS.retry)
+        await workflow.execute_activity(DRILL_RECORD_ACTIVITY, report, **DRILL_OPTIONS.kwargs())
         workflow.set_current_details(_details(report))
         return report
 
@@ -98,14 +97,12 @@ class DrillWorkflow:
                                starts_at=start, ends_at=start + spec.live_s)
             workflow.set_current_details(f"live drill of **{spec.route}**: {window.share:.0%} of live requests "
                                          f"to {backup} for {spec.live_s:g} s")
-            await workflow.execute_activity(DRILL_OPEN_WINDOW_ACTIVITY, window, retry_policy=STORE_OPTIONS.retry,
-                                            start_to_close_timeout=STORE_OPTIONS.timeout)
+            await workflow.execute_activity(DRILL_OPEN_WINDOW_ACTIVITY, window, **DRILL_OPTIONS.kwargs())
             await workflow.sleep(spec.live_s)
             primary, measured = await workflow.execute_activity(
                 DRILL_MEASURE_ACTIVITY, MeasureInput(route=spec.route, primary=spec.primary, backup=backup,
                                                      start=start, end=window.ends_at),
-                result_type=list[TargetSummary], start_to_close_timeout=STORE_OPTIONS.timeout,
-                retry_policy=STORE_OPTIONS.retry)
+                result_type=list[TargetSummary], **DRILL_OPTIONS.kwargs())
             windows.append((primary, measured))
         return live_report(spec, windows, run_id, workflow.now().timestamp())
 

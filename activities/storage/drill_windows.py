@@ -3,17 +3,20 @@ measure the route's live outcomes of a window.
 
 :meth:`DrillWindows.active` is on the planning hot path: it reads the database at most once per
 ``ttl_s`` (1 s) per process, so a window opened by the drill workflow reaches every worker's
-planning within about a second. :meth:`DrillWindows.measure` reads the outcome rows of the window
-(the route's task type, drill and eval requests left out) and summarises each target the way
-learning counts them: answers and failures that count against the target.
+planning within about a second; when the table cannot be read it logs a warning and plans with the
+windows it last read (a live drill never fails a request). :meth:`DrillWindows.measure` reads
+the outcome rows of the window (the route's task type, drill and eval requests left out) and
+summarises each target the way learning counts them: answers and failures that count against it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.storage.drill_tables import drill_windows
@@ -21,6 +24,8 @@ from activities.storage.tables import outcomes
 from activities.storage.upsert import upsert_stmt
 from core.canary import LiveDrill
 from core.drill import TRIAL_TENANT, LiveRow, Role, TargetSummary, live_summary
+
+_log = logging.getLogger(__name__)
 
 
 class DrillWindows:
@@ -44,8 +49,13 @@ class DrillWindows:
         if now - self._read_at < self._ttl_s:
             return {r: w for r, w in self._cached.items() if w.starts_at <= now < w.ends_at}
         q = sa.select(drill_windows).where(drill_windows.c.ends_at > now).order_by(drill_windows.c.starts_at)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(q)).all()
+        try:
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(q)).all()
+        except SQLAlchemyError as e:  # a live drill is optional: never fail a request's planning over it
+            _log.warning("drill windows unreadable, planning without live drills: %s", type(e).__name__)
+            self._read_at = now
+            return {r: w for r, w in self._cached.items() if w.starts_at <= now < w.ends_at}
         self._cached = {r.route: LiveDrill.model_validate({k: v for k, v in r._mapping.items() if k != "id"})
                         for r in rows}
         self._read_at = now

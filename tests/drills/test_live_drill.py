@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+from activities.storage.drill_windows import DrillWindows
+from activities.storage.engine import make_engine
 from core.chat import ChatMessage, ChatRequest
 from core.drill import TrialInput
 from core.request import RequestInput
@@ -45,3 +47,12 @@ async def test_live_drill_fails_the_broken_backup_on_live_outcomes(temporal_env,
     assert {t.plan[0] for t in drilled} == {CLAUDE, GEMINI}
     assert all(t.target_used in (PRIMARY, GEMINI) for t in traces)  # every live request was answered
     assert any(t.plan[0] == CLAUDE and t.target_used == PRIMARY for t in drilled)
+
+
+async def test_unreadable_drill_windows_never_fail_planning(tmp_path) -> None:
+    broken = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables: every read fails
+    try:
+        windows = DrillWindows(broken)
+        assert await windows.active() == {}
+    finally:
+        await broken.dispose()
