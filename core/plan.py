@@ -171,7 +171,7 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
                config_version: str = "", health: Mapping[str, TargetView] | None = None,
                health_draw: float = 0.0, rankings: Mapping[str, Ranking] | None = None,
                ranking_draw: float = 0.0, canary_draw: float | None = None,
-               live_drills: Mapping[str, LiveDrill] | None = None) -> Plan:
+               live_drills: Mapping[str, list[LiveDrill]] | None = None) -> Plan:
     """Expand ``inp.task_type``'s route into a :class:`Plan`.
 
     ``cooldowns``: active cooldowns by target id; ``now``: unix seconds. A cooled-down target is
@@ -183,7 +183,9 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
     [0, 1) picking the first group by share (``core/learning/reorder.py``), and cooldowns and
     health then override that order. ``canary_draw`` in [0, 1) (``core/canary.py``): below the
     route's ``canary.share`` the first backup goes first (not for pinned requests); below the
-    share of the route's open live drill (``live_drills``: route -> window) its backup does. With
+    share of one of the route's open live drills (``live_drills``: route -> windows) its backup
+    does: overlapping windows take consecutive bands of the draw, so two drills never share a
+    request. With
     ``inp.force_target`` the plan holds only that target. Raises :class:`UnknownRoute`, and
     :class:`ForcedTargetUnfit` for a forced target that is unknown or cannot take the request.
     """
@@ -218,7 +220,8 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
     if inp.force_target:
         return _forced_plan(cfg, inp, route_name, fitting, skipped, config_version)
     _pin_first(entries, inp.pinned_target)
-    canary, drilled = _trial_order(entries, inp, route.canary.share, canary_draw, (live_drills or {}).get(route_name))
+    canary, drilled = _trial_order(entries, inp, route.canary.share, canary_draw,
+                                   (live_drills or {}).get(route_name, []))
     panic = False
     if health:
         entries, panic = apply_health(entries, health, health_draw)
@@ -235,13 +238,17 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
 
 
 def _trial_order(entries: list[PlanEntry], inp: PlanInput, canary_share: float, draw: float | None,
-                 drill: LiveDrill | None) -> tuple[bool, str | None]:
-    """Reorder ``entries`` for an open live drill, else for the canary (``core/canary.py``);
+                 drills: list[LiveDrill]) -> tuple[bool, str | None]:
+    """Reorder ``entries`` for the live drill whose band holds ``draw`` (window i: from the sum of
+    the earlier windows' shares, for its own share), else for the canary (``core/canary.py``);
     returns ``(canary, live drill run id)``. Pinned requests are left alone."""
     if draw is None or inp.pinned_target is not None:
         return False, None
-    if drill is not None and draw < drill.share and apply_live_drill(entries, drill):
-        return False, drill.run_id
+    low = 0.0
+    for drill in drills:
+        if low <= draw < low + drill.share:
+            return False, drill.run_id if apply_live_drill(entries, drill) else None
+        low += drill.share
     return draw < canary_share and apply_canary(entries, canary_share), None
 
 

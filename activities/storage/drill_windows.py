@@ -35,7 +35,7 @@ class DrillWindows:
         self._engine = engine
         self._clock = clock
         self._ttl_s = ttl_s
-        self._cached: dict[str, LiveDrill] = {}
+        self._cached: list[LiveDrill] = []
         self._read_at = -1e18
 
     async def open(self, window: LiveDrill) -> None:
@@ -43,11 +43,12 @@ class DrillWindows:
         async with self._engine.begin() as conn:
             await conn.execute(upsert_stmt(conn, drill_windows, window.model_dump(), ("run_id", "target"), update=[]))
 
-    async def active(self) -> dict[str, LiveDrill]:
-        """Open windows by route (the latest opened when several overlap), cached ``ttl_s``."""
+    async def active(self) -> dict[str, list[LiveDrill]]:
+        """Open windows by route, oldest first (overlapping drills take consecutive bands of the
+        draw, ``core/plan.py``), read at most once per ``ttl_s``."""
         now = self._clock()
         if now - self._read_at < self._ttl_s:
-            return {r: w for r, w in self._cached.items() if w.starts_at <= now < w.ends_at}
+            return self._open(now)
         q = sa.select(drill_windows).where(drill_windows.c.ends_at > now).order_by(drill_windows.c.starts_at)
         try:
             async with self._engine.connect() as conn:
@@ -55,11 +56,17 @@ class DrillWindows:
         except SQLAlchemyError as e:  # a live drill is optional: never fail a request's planning over it
             _log.warning("drill windows unreadable, planning without live drills: %s", type(e).__name__)
             self._read_at = now
-            return {r: w for r, w in self._cached.items() if w.starts_at <= now < w.ends_at}
-        self._cached = {r.route: LiveDrill.model_validate({k: v for k, v in r._mapping.items() if k != "id"})
-                        for r in rows}
+            return self._open(now)
+        self._cached = [LiveDrill.model_validate({k: v for k, v in r._mapping.items() if k != "id"}) for r in rows]
         self._read_at = now
-        return {r: w for r, w in self._cached.items() if w.starts_at <= now < w.ends_at}
+        return self._open(now)
+
+    def _open(self, now: float) -> dict[str, list[LiveDrill]]:
+        out: dict[str, list[LiveDrill]] = {}
+        for w in self._cached:
+            if w.starts_at <= now < w.ends_at:
+                out.setdefault(w.route, []).append(w)
+        return out
 
     async def measure(self, route: str, roles: dict[str, Role], start: float, end: float) -> list[TargetSummary]:
         """Summaries of ``roles``' targets (target -> role) over the route's live outcomes in

@@ -80,7 +80,7 @@ def _window(target: str = CLAUDE, share: float = 0.5) -> LiveDrill:
 
 def test_live_drill_window_puts_its_backup_first_for_its_share_before_the_canary() -> None:
     cfg = _cfg(0.5)
-    drills = {"support_reply": _window()}
+    drills = {"support_reply": [_window()]}
     low = build_plan(cfg, PlanInput(task_type="support_reply"), {}, NOW, canary_draw=0.1, live_drills=drills)
     assert [e.target for e in low.entries[:3]] == [CLAUDE, PRIMARY, EU]
     assert low.live_drill == "drill-x" and not low.canary
@@ -105,3 +105,14 @@ def test_live_report_fails_a_backup_no_live_request_reached() -> None:
     assert report.live and report.failed_targets() == [CLAUDE]
     assert report.verdicts[0].reasons == ["no live request reached it in the window"]
     assert [s.target for s in report.summaries] == [PRIMARY, CLAUDE, EU]
+
+
+def test_overlapping_live_drills_take_consecutive_bands_of_the_draw() -> None:
+    cfg = _cfg(0.0)
+    second = _window(EU, 0.25).model_copy(update={"run_id": "drill-y"})
+    drills = {"support_reply": [_window(CLAUDE, 0.25), second]}
+    plans = {d: build_plan(cfg, PlanInput(task_type="support_reply"), {}, NOW, canary_draw=d, live_drills=drills)
+             for d in (0.1, 0.3, 0.6)}
+    assert (plans[0.1].live_drill, plans[0.1].entries[0].target) == ("drill-x", CLAUDE)
+    assert (plans[0.3].live_drill, plans[0.3].entries[0].target) == ("drill-y", EU)
+    assert (plans[0.6].live_drill, plans[0.6].entries[0].target) == (None, PRIMARY)
