@@ -54,11 +54,12 @@ class DrillStore:
         self._engine = engine
 
     async def record(self, report: TrialReport) -> None:
-        """Store the report: one ``eval_scores`` row per target; for a drill also one
-        ``drill_results`` row per target. A second call for the same run changes nothing."""
+        """Store the report: one ``eval_scores`` row per target (not for a live drill: its
+        outcomes already reach learning as outcome rows); for a drill also one ``drill_results``
+        row per target. A second call for the same run changes nothing."""
         scores = [{"run_id": report.run_id, "kind": report.kind, "task_type": report.route, "target": s.target,
                    "samples": s.samples, "score_sum": s.mean_score * s.samples, "created_at": report.created_at}
-                  for s in report.summaries if s.samples]
+                  for s in report.summaries if s.samples and not report.live]
         verdicts = {v.target: v for v in report.verdicts}
         primary = next((s for s in report.summaries if s.role == "primary"), None)
         drills = [{"run_id": report.run_id, "route": report.route, "target": s.target, "role": s.role,

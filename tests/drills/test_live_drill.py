@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
+
+from activities.storage.drill_store import DrillStore
+from activities.storage.drill_tables import eval_scores
 from activities.storage.drill_windows import DrillWindows
 from activities.storage.engine import make_engine
 from core.chat import ChatMessage, ChatRequest
@@ -43,6 +47,9 @@ async def test_live_drill_fails_the_broken_backup_on_live_outcomes(temporal_env,
     by = {s.target: s for s in report.summaries}
     assert by[CLAUDE].samples > 0 and by[CLAUDE].success_rate == 0.0
     assert by[GEMINI].answered > 0 and by[PRIMARY].answered > 0
+    async with engine.connect() as conn:  # live outcomes already reach learning: no eval scores twice
+        assert not (await conn.execute(sa.select(eval_scores).where(eval_scores.c.run_id == report.run_id))).all()
+    assert (await DrillStore(engine).latest_by_target())[CLAUDE].passed is False
     drilled = [t for t in traces if any(r.startswith("drill ") for r in t.plan_reasons.get(t.plan[0], []))]
     assert {t.plan[0] for t in drilled} == {CLAUDE, GEMINI}
     assert all(t.target_used in (PRIMARY, GEMINI) for t in traces)  # every live request was answered
