@@ -17,12 +17,14 @@ from temporalio.exceptions import ApplicationError
 from activities.cache import ResponseCache
 from activities.health.monitor import HealthMonitor
 from activities.storage.cooldowns import CooldownStore
+from activities.storage.drill_windows import DrillWindows
 from activities.storage.rankings import RankingCache
 from core.cache import cache_key, uncacheable_request
+from core.canary import canary_draw
 from core.config import ConfigSource, SwitchyardConfig
 from core.errors import ErrorClass
 from core.names import PLAN_ACTIVITY
-from core.plan import Plan, PlanInput, UnknownRoute, build_plan
+from core.plan import ForcedTargetUnfit, Plan, PlanInput, UnknownRoute, build_plan
 
 
 class PlanningActivities:
@@ -32,11 +34,13 @@ class PlanningActivities:
     per-request draw that picks the first target by learned share; ``health``: the in-process
     health cache (``activities/health/monitor.py``; ``None``: health is not applied); ``cache``: the
     response cache (``activities/cache.py``; ``None``: no caching), looked up here so a hit costs no
-    extra round trip and comes back inside the plan."""
+    extra round trip and comes back inside the plan; ``drills``: the open live drill windows
+    (``activities/storage/drill_windows.py``; ``None``: no live drills)."""
 
     def __init__(self, configs: ConfigSource, cooldowns: CooldownStore, *, clock=time.time,
                  rankings: RankingCache | None = None, rng: random.Random | None = None,
-                 health: HealthMonitor | None = None, cache: ResponseCache | None = None) -> None:
+                 health: HealthMonitor | None = None, cache: ResponseCache | None = None,
+                 drills: DrillWindows | None = None) -> None:
         self._configs = configs
         self._cooldowns = cooldowns
         self._clock = clock
@@ -44,6 +48,7 @@ class PlanningActivities:
         self._rng = rng or random.Random()
         self._health = health
         self._cache = cache
+        self._drills = drills
 
     @activity.defn(name=PLAN_ACTIVITY)
     async def plan(self, inp: PlanInput) -> Plan:
@@ -55,7 +60,11 @@ class PlanningActivities:
             plan = build_plan(cfg, inp, await self._cooldowns.active(), self._clock(), version,
                               rankings=await self._rankings.current() if self._rankings else None,
                               ranking_draw=self._rng.random(),
-                              health=self._health.views() if self._health else None, health_draw=_health_draw())
+                              health=self._health.views() if self._health else None, health_draw=_health_draw(),
+                              canary_draw=canary_draw(activity.info().workflow_id),
+                              live_drills=await self._drills.active() if self._drills else None)
+        except ForcedTargetUnfit as e:
+            raise ApplicationError(str(e), type=ErrorClass.INVALID_REQUEST.value, non_retryable=True) from None
         except UnknownRoute:
             raise ApplicationError(
                 f"unknown task type {inp.task_type!r}; known routes: {', '.join(sorted(cfg.routes))}",

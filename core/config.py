@@ -43,6 +43,7 @@ from core.alerts_config import AlertsConfig
 from core.budgets import BudgetRule
 from core.cache import CacheConfig, CacheStoreConfig
 from core.concurrency import ConcurrencySettings
+from core.drill_config import CanaryConfig, DrillConfig, drill_problems
 from core.health.settings import HealthSettings
 from core.metrics_config import MetricsConfig
 
@@ -233,6 +234,9 @@ class RouteConfig(_Strict):
     cost_aware_failover: bool = False
     overload: OverloadConfig | None = None  # load shedding (core/admission_config.py)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    critical: bool = False  # drills weekly instead of monthly (core/drill_config.py)
+    drill: DrillConfig = Field(default_factory=DrillConfig)  # failover drills and eval (core/drill_config.py)
+    canary: CanaryConfig = Field(default_factory=CanaryConfig)  # live share to the first backup
 
     @field_validator("learn", mode="before")
     @classmethod
@@ -381,6 +385,7 @@ def validate_config(cfg: SwitchyardConfig) -> list[ConfigProblem]:
                                           message=f"no target matches {route.objective.pinned_primary!r}"))
         problems.extend(_check_overload(cfg, rname, route))
         problems.extend(_check_semantic(cfg, rname, route))
+        problems += [ConfigProblem(path=p, message=m) for p, m in drill_problems(rname, route.drill, seen)]
     if cfg.default_route is not None and cfg.default_route not in cfg.routes:
         problems.append(ConfigProblem(path="default_route", message=f"unknown route {cfg.default_route!r}"))
     return problems

@@ -35,6 +35,8 @@ class RequestInput(_Model):
     channel even when the reader is in the attempt's process (a resumable stream).
     ``cache``: the caller's response-cache policy (``core/cache.py`` :data:`CachePolicy`; the route
     decides whether it caches at all).
+    ``force_target``: a drill or eval run's request: call only this target id, skipping the
+    primary and whatever health says, with no response cache (``core/plan.py``; the plan records it).
     """
 
     request: ChatRequest
@@ -50,6 +52,7 @@ class RequestInput(_Model):
     stream_shared: bool = False
     prefer_cheaper: bool = False
     cache: CachePolicy = "default"
+    force_target: str | None = None
 
 
 class AttemptRecord(_Model):
@@ -87,6 +90,8 @@ class RoutingTrace(_Model):
     ``stale``, ``miss``, ``bypass``; ``None``: the route has no cache); ``cache_age_s``: age of a
     served entry (s); ``saved_usd``: the original cost of a served entry, not billed again;
     ``cache_similarity``: the cosine similarity of a semantic cache match (``None``: exact).
+    ``canary``: the plan put the first backup first (``core/canary.py``); ``forced``: the target a
+    drill or eval run forced.
     """
 
     route: str
@@ -105,6 +110,8 @@ class RoutingTrace(_Model):
     cache_age_s: float | None = None
     saved_usd: float = 0.0
     cache_similarity: float | None = None
+    canary: bool = False
+    forced: str | None = None
 
 
 class RequestResult(_Model):

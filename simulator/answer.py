@@ -26,6 +26,7 @@ from typing import Literal
 from simulator.behaviour import Plan
 from simulator.continuation import Continuation, continuation_text
 from simulator.corrupt import BREAKING, corrupt_json_text, corrupt_text, corrupt_value
+from simulator.judge import judge_reply
 from simulator.text import CHARS_PER_TOKEN, compose, count_tokens, keywords, prompt_seed, prompt_tokens
 from simulator.values import value_for_schema
 
@@ -152,7 +153,7 @@ def _fresh(ask: Ask, plan: Plan, rng: random.Random) -> Answer:
     if ask.json_asked:
         text = _json_text(ask, plan, words, prose, rng)
     else:
-        text = compose(words, plan.output_tokens, prose)
+        text = judge_reply(ask.last_user) or compose(words, plan.output_tokens, prose)
         text = corrupt_text(text, kind, rng) if kind else text
     text, finish = _cap(text, ask.max_tokens)
     return Answer(text, None, finish, prompt, count_tokens(text), kind)

@@ -2,7 +2,7 @@
 
 Commands: ``up``, ``down``, ``status``, ``worker``, ``gateway``, ``keys``, ``submit``, ``simulate``,
 ``demo``, ``migrate``, ``setup``, ``config-check``, ``batch``, ``chat``, ``schedule``, ``rankings``,
-``health``, ``feedback``, ``cost``.
+``health``, ``feedback``, ``cost``, ``eval``, ``drill``.
 Settings come from the environment (``worker/settings.py``); Temporal connection from Temporal's
 environment configuration (``worker/client.py``).
 """
@@ -40,6 +40,7 @@ from worker.render import cli_console, print_status
 from worker.run_worker import run_worker
 from worker.settings import Settings
 from worker.submit_cli import submit_one
+from worker.trial_commands import register_trial_commands
 
 app = typer.Typer(help="Switchyard: durable AI failover on Temporal.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -281,6 +282,9 @@ def feedback(workflow_id: Annotated[str, typer.Argument(help="Workflow id of the
              comment: Annotated[str, typer.Option(help="Why.")] = "") -> None:
     """Attach a thumbs up/down to a request's answer (counted in the answering target's health)."""
     raise typer.Exit(asyncio.run(send_feedback(_settings(), console, workflow_id, not down, comment)))
+
+
+register_trial_commands(app)  # eval, drill (worker/trial_commands.py)
 
 
 def main() -> None:

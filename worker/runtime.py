@@ -25,6 +25,7 @@ from activities.attempt import AttemptActivities
 from activities.cache import CacheActivities, ResponseCache
 from activities.concurrency import TargetLimiters
 from activities.conversation import ConversationActivities
+from activities.drill import DrillActivities
 from activities.embeddings import EmbeddingActivities
 from activities.failover_budgets import FailoverBudgets
 from activities.health.service import HealthService
@@ -37,6 +38,8 @@ from activities.semantic_index import SemanticIndex
 from activities.storage.cache_store import CacheStore
 from activities.storage.conversations import ConversationStore
 from activities.storage.cooldowns import CooldownStore
+from activities.storage.drill_store import DrillStore
+from activities.storage.drill_windows import DrillWindows
 from activities.storage.engine import make_engine
 from activities.storage.learning_queries import OutcomeAggregator
 from activities.storage.outcomes import OutcomeStore
@@ -47,11 +50,12 @@ from activities.streams.publisher import StreamPublisher
 from core.config import ConfigSource
 from worker.stream_reader import StreamReader
 from workflows.conversation import ConversationWorkflow
+from workflows.drill import DrillWorkflow
 from workflows.embedding import EmbeddingWorkflow
 from workflows.learning import LearningWorkflow
 from workflows.request import AIRequestWorkflow
 
-WORKFLOWS = [AIRequestWorkflow, EmbeddingWorkflow, ConversationWorkflow, LearningWorkflow]
+WORKFLOWS = [AIRequestWorkflow, EmbeddingWorkflow, ConversationWorkflow, LearningWorkflow, DrillWorkflow]
 
 
 @dataclass
@@ -139,9 +143,11 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
                  graceful_shutdown_timeout: timedelta = timedelta(0)) -> Worker:
     """A worker for request workflows and their activities on ``task_queue``."""
     health = services.health.monitor if services.health else None
+    windows = DrillWindows(services.engine)  # live drill windows, read by planning
     planning = PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings, health=health,
-                                  cache=services.cache)
-    learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine))
+                                  cache=services.cache, drills=windows)
+    learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine),
+                                  evals=DrillStore(services.engine))
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes, health=health,
                                  streams=services.streams, limiters=services.limiters,
@@ -149,10 +155,11 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     embeddings = EmbeddingActivities(services.configs, services.http, services.outcomes, services.payloads)
+    drills = DrillActivities(services.configs, DrillStore(services.engine), windows)
     cached = [CacheActivities(services.configs, services.cache).stale] if services.cache is not None else []
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
                   activities=[planning.plan, attempts.attempt, embeddings.embed, *conversations.all(),
-                              learning.gather, learning.write, *cached],
+                              learning.gather, learning.write, *drills.all(), *cached],
                   workflow_runner=sandbox_runner(),
                   max_concurrent_local_activities=max_concurrent, max_concurrent_activities=max_concurrent,
                   max_concurrent_workflow_tasks=max_concurrent,

@@ -76,13 +76,14 @@ def plan_input(inp: RequestInput, *, estimated_prompt_tokens: int | None = None,
     req = inp.request
     caps = (["json"] if req.wants_json() else []) + (["tools"] if req.tools else [])
     tokens = estimate_prompt_tokens(req) if estimated_prompt_tokens is None else estimated_prompt_tokens
-    cacheable = cache and inp.cache != "off"
+    cacheable = cache and inp.cache != "off" and not inp.force_target
     return PlanInput(task_type=inp.task_type, tenant=inp.tenant, origin_region=inp.origin_region,
                      estimated_prompt_tokens=tokens, output_cap=req.output_cap(),
                      required_capabilities=caps, pinned_target=inp.pinned_target,
                      prefer_cheaper=inp.prefer_cheaper,
                      cache_digest=request_digest(req) if cacheable else None,
-                     cache_policy=inp.cache, temperature=req.temperature, **_semantic(req, cacheable))
+                     cache_policy=inp.cache, temperature=req.temperature, force_target=inp.force_target,
+                     **_semantic(req, cacheable))
 
 
 def _semantic(req: ChatRequest, cacheable: bool) -> dict[str, Any]:
@@ -108,7 +109,8 @@ async def make_plan(pin: PlanInput) -> Plan:
 def new_trace(plan: Plan) -> RoutingTrace:
     """An empty routing trace carrying the plan (order, reasons, skipped targets)."""
     return RoutingTrace(route=plan.route, plan=[e.target for e in plan.entries],
-                        plan_reasons={e.target: e.reasons for e in plan.entries}, skipped=plan.skipped)
+                        plan_reasons={e.target: e.reasons for e in plan.entries}, skipped=plan.skipped,
+                        canary=plan.canary, forced=plan.forced)
 
 
 async def walk_plan(plan: Plan, budget_s: float, started: float, call: AttemptCall, *,
