@@ -45,6 +45,8 @@ from core.cache import CacheConfig, CacheStoreConfig
 from core.concurrency import ConcurrencySettings
 from core.health.settings import HealthSettings
 from core.metrics_config import MetricsConfig
+from core.normalize_config import NormalizeConfig
+from core.prompt_variants import PromptsConfig, prompt_problems
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
 Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling", "embeddings", "thinking"]
@@ -233,6 +235,8 @@ class RouteConfig(_Strict):
     cost_aware_failover: bool = False
     overload: OverloadConfig | None = None  # load shedding (core/admission_config.py)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    prompts: PromptsConfig | None = None  # variants, transformation (core/prompt_variants.py, docs/QUALITY.md)
+    normalize: NormalizeConfig | None = None  # output normalisation (core/normalize_config.py)
 
     @field_validator("learn", mode="before")
     @classmethod
@@ -380,6 +384,7 @@ def validate_config(cfg: SwitchyardConfig) -> list[ConfigProblem]:
             problems.append(ConfigProblem(path=f"routes.{rname}.objective.pinned_primary",
                                           message=f"no target matches {route.objective.pinned_primary!r}"))
         problems.extend(_check_overload(cfg, rname, route))
+        problems += [ConfigProblem(path=p, message=m) for p, m in prompt_problems(cfg, rname, route.prompts)]
     if cfg.default_route is not None and cfg.default_route not in cfg.routes:
         problems.append(ConfigProblem(path="default_route", message=f"unknown route {cfg.default_route!r}"))
     return problems

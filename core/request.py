@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.cache import CachePolicy, CacheStatus
 from core.chat import ChatRequest, ChatResponse
+from core.quality_trace import Normalization
 
 
 class _Model(BaseModel):
@@ -61,6 +62,9 @@ class AttemptRecord(_Model):
     provider's error message, never model output. ``streamed_chars``: for a streamed answer, how many
     chars of the text the client received this call produced (a part of a rescued answer);
     ``cost_usd``: what a failed call that produced such a part costs (USD, estimated tokens).
+    ``variant``: the route's prompt variant sent to this target (``core/prompt_variants.py``;
+    ``None``: the route has no prompts); ``rewrite``: the id of the stored prompt rewrite sent
+    instead of the variant's system text (``core/prompt_transform.py``), if any.
     """
 
     seq: int
@@ -73,6 +77,8 @@ class AttemptRecord(_Model):
     retry_after_s: float | None = None
     streamed_chars: int | None = None
     cost_usd: float | None = None
+    variant: str | None = None
+    rewrite: str | None = None
 
 
 class RoutingTrace(_Model):
@@ -86,6 +92,8 @@ class RoutingTrace(_Model):
     by the workflow clock. ``cache``: how the request met the route's response cache (``hit``,
     ``stale``, ``miss``, ``bypass``; ``None``: the route has no cache); ``cache_age_s``: age of a
     served entry (s); ``saved_usd``: the original cost of a served entry, not billed again.
+    ``normalization``: what the route's output normalisation changed in the answer, with the raw
+    answer's payload ref and the JSON repair call if any (``core/quality_trace.py``).
     """
 
     route: str
@@ -103,6 +111,7 @@ class RoutingTrace(_Model):
     cache: CacheStatus | None = None
     cache_age_s: float | None = None
     saved_usd: float = 0.0
+    normalization: Normalization | None = None
 
 
 class RequestResult(_Model):

@@ -53,6 +53,9 @@ class OutcomeRow(BaseModel):
     health_state: str | None = None  # healthy | degraded | down when the call was made (core/health)
     cache: str | None = None  # hit | stale: served from the response cache (target "cache", nothing billed)
     saved_usd: float = 0.0  # a cached answer's saving: what the original answer cost (USD)
+    prompt_variant: str | None = None  # the route's prompt variant sent (core/prompt_variants.py)
+    prompt_rewrite: str | None = None  # the id of the stored prompt rewrite sent (core/prompt_transform.py)
+    normalized: str | None = None  # normalisation steps that changed the answer, comma-separated (core/normalize.py)
 
 
 class OutcomeStore:

@@ -16,6 +16,7 @@ import activities.storage.budget_tables  # noqa: F401
 import activities.storage.cache_tables  # noqa: F401
 import activities.storage.conversation_tables  # noqa: F401
 import activities.storage.health_tables  # noqa: F401
+import activities.storage.prompt_tables  # noqa: F401
 import activities.storage.ranking_tables  # noqa: F401
 import activities.storage.rate_tables  # noqa: F401
 import activities.storage.response_tables  # noqa: F401
