@@ -26,12 +26,14 @@ import re
 from typing import Any
 
 import jsonschema_rs
+
 from core.chat import ChatMessage, ChatRequest
 from core.normalize_config import NormalizeConfig
 from core.quality_trace import Change
 
 _INTERJECTION = r"(?:sure|certainly|of course|absolutely|okay|ok|alright|great(?: question)?|no problem|got it)"
-_ANNOUNCE = r"(?:here(?:'s| is| are| you go| it is)|below (?:is|are)|the following is|i(?:'ve| have) (?:written|prepared))"
+_ANNOUNCE = (r"(?:here(?:'s| is| are| you go| it is)|below (?:is|are)|the following is"
+             r"|i(?:'ve| have) (?:written|prepared))")
 _PREAMBLE_LINE = re.compile(
     rf"^\s*(?:{_INTERJECTION}[!.,]*\s*)?(?:{_ANNOUNCE}\b[^\n]{{0,160}}:|{_INTERJECTION}[!.]*)[ \t]*(?:\n+|$)",
     re.IGNORECASE)

@@ -13,11 +13,12 @@ A rewrite is keyed by ``(route, family, source hash)``: ``family`` is the target
 ``provider/model`` (every region of a model shares it), the hash is of the variant's system
 *template* for that target, before variables are filled in (:func:`source_hash`), so per-request
 variable values never cause more rewrites; the rewrite keeps the ``{name}`` placeholders (one that
-names an undeclared variable is stored as ``failed``) and is rendered like the original. The first attempt that meets a key with no rewrite
-starts one *in the background* and proceeds with the original text; no request waits on a model
-call. Statuses: ``pending`` (being written), ``draft`` (written, not reviewed), ``pinned``
-(reviewed: the text sent), ``rejected`` (never sent; not rewritten again), ``failed`` (the call
-failed; retried after :data:`RETRY_FAILED_S`). Review with ``switchyard prompts list|show|pin|reject``.
+names an undeclared variable is stored as ``failed``) and is rendered like the original. The first
+attempt that meets a key with no rewrite starts one *in the background* and proceeds with the
+original text; no request waits on a model call. Statuses: ``pending`` (being written), ``draft``
+(written, not reviewed), ``pinned`` (reviewed: the text sent), ``rejected`` (never sent; not
+rewritten again), ``failed`` (the call failed; retried after :data:`RETRY_FAILED_S`). Review with
+``switchyard prompts list|show|pin|reject``.
 
 Pure: the key, the instruction and the decision of what to send; the store and the call live in
 ``activities/prompt_rewrites.py``.
