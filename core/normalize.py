@@ -46,6 +46,8 @@ _SIGNOFF = re.compile(
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)\n?[ \t]*```", re.DOTALL)
 _SENTENCE_END = re.compile(r"[.!?。！？](?=\s|$)|\n")
 MAX_SIGNOFF_CHARS = 300
+#: How the repair call's instruction starts (the simulator recognises repair requests by it).
+REPAIR_PREFIX = "Your previous answer is not valid for the required JSON format"
 
 
 def _parses(text: str) -> bool:
@@ -191,7 +193,7 @@ def repair_request(req: ChatRequest, bad_answer: str, errors: list[str]) -> Chat
     """The one repair call: the original conversation, the invalid answer, and what is wrong with
     it; asks for the corrected JSON only (same ``response_format``)."""
     problem = "; ".join(errors)[:1000]
-    fix = (f"Your previous answer is not valid for the required JSON format: {problem}. "
+    fix = (f"{REPAIR_PREFIX}: {problem}. "
            "Reply with the corrected JSON only, without any other text or code fence.")
     return req.model_copy(update={"messages": [*req.messages, ChatMessage(role="assistant", content=bad_answer),
                                                ChatMessage(role="user", content=fix)], "stream": None})
