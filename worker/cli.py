@@ -35,6 +35,7 @@ from worker.demo import DemoKeysMissing, DemoPortBusy, run_demo
 from worker.gateway.keys_cli import keys_app
 from worker.gateway.server import run_gateway
 from worker.health_cli import send_feedback, show_health
+from worker.prompts_cli import prompts_app
 from worker.rankings_cli import schedule_command, show_rankings
 from worker.render import cli_console, print_status
 from worker.run_worker import run_worker
@@ -119,6 +120,7 @@ def gateway(config: ConfigOpt = None,
 
 app.add_typer(keys_app, name="keys")
 app.add_typer(batch_app, name="batch")
+app.add_typer(prompts_app, name="prompts")
 
 
 @app.command()
