@@ -6,7 +6,8 @@ turns on, in this order, and returns the new text with one :class:`Change` per s
 1. ``unwrap_json_fence`` (JSON answers): a fenced block (```` ```json ... ``` ````) or a JSON value
    inside prose -> that JSON text, when it parses;
 2. ``strip_preamble``: a first line that only announces the answer ("Sure!", "Certainly. Here is
-   the summary:", "Here's the JSON:") is dropped;
+   the summary:") is dropped, and so is "Here's the JSON:" in front of JSON or a code fence on the
+   same line;
 3. ``strip_signoff``: a last paragraph that only closes ("Let me know if you have any other
    questions!", "I hope this helps.") is dropped;
 4. ``markdown`` (prose): ``plain`` removes the markup (headings, emphasis, inline code, fences,
@@ -37,7 +38,7 @@ _ANNOUNCE = (r"(?:here(?:'s| is| are| you go| it is)|below (?:is|are)|the follow
 _PREAMBLE_LINE = re.compile(
     rf"^\s*(?:{_INTERJECTION}[!.,]*\s*)?(?:{_ANNOUNCE}\b[^\n]{{0,160}}:|{_INTERJECTION}[!.]*)[ \t]*(?:\n+|$)",
     re.IGNORECASE)
-_PREAMBLE_INLINE = re.compile(rf"^\s*(?:{_INTERJECTION}[!.,]*\s*)?{_ANNOUNCE}\b[^\n:]{{0,120}}:[ \t]+(?=\S)",
+_PREAMBLE_INLINE = re.compile(rf"^\s*(?:{_INTERJECTION}[!.,]*\s*)?{_ANNOUNCE}\b[^\n:]{{0,120}}:[ \t]+(?=[{{\[`])",
                               re.IGNORECASE)
 _SIGNOFF = re.compile(
     r"(?:let me know if|i hope (?:this|that) helps|hope (?:this|that) helps|feel free to|if you have any "
