@@ -46,7 +46,7 @@ from activities.cache import ResponseCache
 from activities.concurrency import NO_LIMIT, Permit, TargetLimiters
 from activities.failover_budgets import FailoverBudgets
 from activities.health.monitor import HealthMonitor
-from activities.normalizing import OutputStage
+from activities.normalizing import OutputStage, skipped, steps_column
 from activities.prompting import PromptStage
 from activities.providers.base import AdapterResult, ProviderCall, ProviderError
 from activities.providers.registry import adapter_for
@@ -188,8 +188,7 @@ class AttemptActivities:
         if self._outputs is None or route is None or route.normalize is None:
             return res, []
         if streamed or t.call is None:
-            t.normalization = Normalization(skipped="streamed: the client already received the raw text",
-                                            raw_chars=len(res.response.text()))
+            t.normalization = skipped(res)
             return res, []
         call, protocol = t.call, t.protocol
         out = await self._outputs.apply(
@@ -432,16 +431,7 @@ class AttemptActivities:
                           region=t.target.region, task_type=t.inp.task_type, tenant=t.inp.tenant,
                           status_class=status_class, latency_ms=latency, created_at=self._clock(),
                           health_state=t.health_state, prompt_variant=t.variant, prompt_rewrite=t.rewrite,
-                          normalized=_normalized(t.normalization), **fields)
-
-
-def _normalized(n: Normalization | None) -> str | None:
-    """The outcome row's ``normalized`` column: the steps that changed the answer and ``repair``
-    (comma-separated, at most 255 chars), ``None`` when nothing changed."""
-    if n is None:
-        return None
-    steps = list(dict.fromkeys(c.step for c in n.changes)) + (["repair"] if n.repair is not None else [])
-    return ",".join(steps)[:255] or None
+                          normalized=steps_column(t.normalization), **fields)
 
 
 def _add_usage(a: Usage, b: Usage) -> Usage:

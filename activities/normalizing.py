@@ -118,6 +118,21 @@ class OutputStage:
         out.invalid = repair.errors_after
 
 
+def skipped(res: AdapterResult) -> Normalization:
+    """The record of a streamed answer: nothing changed, the client already holds the raw text."""
+    return Normalization(skipped="streamed: the client already received the raw text",
+                         raw_chars=len(res.response.text()))
+
+
+def steps_column(n: Normalization | None) -> str | None:
+    """The outcome row's ``normalized`` column: the steps that changed the answer and ``repair``
+    (comma-separated, at most 255 chars), ``None`` when nothing changed."""
+    if n is None:
+        return None
+    steps = list(dict.fromkeys(c.step for c in n.changes)) + (["repair"] if n.repair is not None else [])
+    return ",".join(steps)[:255] or None
+
+
 def _sum(a: Usage, b: Usage) -> Usage:
     """Token counts of the answer and its repair call, summed (estimated if either was)."""
     return Usage(prompt_tokens=a.prompt_tokens + b.prompt_tokens, completion_tokens=a.completion_tokens
