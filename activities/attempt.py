@@ -64,6 +64,7 @@ from core.errors import POLICIES, ErrorClass
 from core.health.settings import HealthSettings
 from core.names import ATTEMPT_ACTIVITY
 from core.priority import priority_name
+from core.prompt_variants import apply_prompt
 from core.quality import check_answer
 from core.quality_flags import INVALID_JSON
 from core.quality_trace import Normalization
@@ -109,6 +110,8 @@ class AttemptActivities:
 
     ``env``: where keys are read (default ``os.environ``); ``clock``: unix seconds;
     ``inline_limit_bytes``: answers larger than this are stored and passed by reference.
+    ``prompts``: prompt variants and stored rewrites (``activities/prompting.py``; ``None``: variants
+    only); ``outputs``: output normalisation (``activities/normalizing.py``; default: on ``payloads``).
     """
 
     def __init__(self, configs: ConfigSource, http: httpx.AsyncClient, outcomes: OutcomeStore,
@@ -131,8 +134,8 @@ class AttemptActivities:
         self._limiters = limiters
         self._budgets = budgets
         self._cache = cache
-        self._prompts = prompts
-        self._outputs = outputs
+        self._prompts = prompts  # None: variants still apply, without stored rewrites
+        self._outputs = outputs or OutputStage(payloads)
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def attempt(self, inp: AttemptInput) -> AttemptResult:
@@ -175,7 +178,10 @@ class AttemptActivities:
         (``activities/prompting.py``), with the task-type metadata."""
         request = _with_task_type(t.inp.request, t.inp.task_type)
         if self._prompts is None:
-            return request
+            route = cfg.routes.get(t.inp.task_type)
+            shaped = apply_prompt(route.prompts if route else None, request, t.target.id)
+            t.variant = shaped.variant
+            return shaped.request
         prepared = await self._prompts.prepare(cfg, t.inp.task_type, request, t.target.id)
         t.variant, t.rewrite = prepared.variant, prepared.rewrite
         return prepared.request
@@ -185,7 +191,7 @@ class AttemptActivities:
         why its JSON is still invalid (empty: valid or not JSON). A streamed answer is only noted:
         the client already holds its text."""
         route = self._configs.current()[0].routes.get(t.inp.task_type)
-        if self._outputs is None or route is None or route.normalize is None:
+        if route is None or route.normalize is None:
             return res, []
         if streamed or t.call is None:
             t.normalization = skipped(res)
