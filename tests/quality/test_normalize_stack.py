@@ -124,3 +124,14 @@ async def test_json_repair_is_bounded_to_one_call_per_request(temporal_env, db_u
     assert ours == [2, 1, 1, 1, 1]
     rows = await outcome_rows(engine, e.value.workflow_id)
     assert [r.normalized for r in rows] == ["repair", None, None, None, None]
+
+
+async def test_streamed_answers_are_left_as_streamed_and_say_so(temporal_env, db_url, engine, sim) -> None:
+    await fault(sim, PRIMARY, corrupt_share=1.0, corrupt_kind="preamble")
+    inp = _prose()
+    inp.request.stream = True
+    async with request_worker(temporal_env.client, config(sim, support_reply={"normalize": PROSE}), db_url) as sy:
+        res = await sy.submit(inp)
+    norm = res.trace.normalization
+    assert norm.skipped.startswith("streamed") and norm.changes == [] and norm.raw_ref is None
+    assert res.response.text().startswith(PREAMBLE)  # what the client already received
