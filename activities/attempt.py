@@ -3,8 +3,11 @@
 Pipeline of one try (STYLE.md: one short step each)::
 
     resolve target + key from the live config and environment
+    -> the route's prompt variant for this target, or its stored rewrite   (activities/prompting.py)
     -> adapter.complete() under the target's whole-response timeout        (one HTTP call)
-    -> success: answer checks (core/quality.py) -> cost, claim-check if too large, outcome row, AttemptResult
+    -> success: the route's output normalisation, with at most one JSON repair call per request
+       (activities/normalizing.py) -> answer checks (core/quality.py) -> cost, claim-check if too
+       large, outcome row (with the variant, rewrite and normalisation steps), AttemptResult
        (an answer with a flag in ``health.quality_failover`` fails over as a non-retryable
        ``MalformedResponse`` instead: billed, recorded with its flags, never returned)
     -> failure: ProviderError -> retry decision -> cooldown -> outcome row -> ApplicationError
