@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from migrations.runner import upgrade
 from simulator.scenario import ScenarioError
 from worker import stack
+from worker.answer_cli import show_answer
 from worker.batch_cli import batch_app
 from worker.chat_cli import run_chat
 from worker.client import TemporalUnreachable, connect
@@ -283,6 +284,13 @@ def feedback(workflow_id: Annotated[str, typer.Argument(help="Workflow id of the
              comment: Annotated[str, typer.Option(help="Why.")] = "") -> None:
     """Attach a thumbs up/down to a request's answer (counted in the answering target's health)."""
     raise typer.Exit(asyncio.run(send_feedback(_settings(), console, workflow_id, not down, comment)))
+
+
+@app.command()
+def answer(workflow_id: Annotated[str, typer.Argument(help="Workflow id of the request (req-...).")],
+           as_json: Annotated[bool, typer.Option("--json", help="Print the routing trace as JSON.")] = False) -> None:
+    """Audit one answer: the prompt variant each target got, the answer raw and normalised."""
+    raise typer.Exit(asyncio.run(show_answer(_settings(), console, workflow_id, as_json)))
 
 
 def main() -> None:

@@ -3,9 +3,11 @@ chatty models do, the raw answer kept for the audit, and the JSON repair bounded
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+from typer.testing import CliRunner
 
 from activities.storage.payloads import PayloadStore
 from core.chat import ChatMessage, ChatRequest, ChatResponse
@@ -14,6 +16,7 @@ from core.request import RequestInput
 from simulator.corrupt import PREAMBLE, SIGNOFF
 from tests.harness import request_worker
 from tests.quality.conftest import config, fault, outcome_rows, sent
+from worker.cli import app
 from worker.submit import RequestFailed
 
 PRIMARY = "openai/gpt-4o@us-east"
@@ -135,3 +138,17 @@ async def test_streamed_answers_are_left_as_streamed_and_say_so(temporal_env, db
     norm = res.trace.normalization
     assert norm.skipped.startswith("streamed") and norm.changes == [] and norm.raw_ref is None
     assert res.response.text().startswith(PREAMBLE)  # what the client already received
+
+
+async def test_answer_cli_shows_variant_raw_and_normalised(temporal_env, db_url, engine, sim) -> None:
+    await fault(sim, PRIMARY, corrupt_share=1.0, corrupt_kind="preamble")
+    route = {"normalize": PROSE, "prompts": {"variants": {"gpt-*": {"system": "GPT rules."}}}}
+    async with request_worker(temporal_env.client, config(sim, support_reply=route), db_url) as sy:
+        res = await sy.submit(_prose())
+    env = {"DATABASE_URL": db_url, "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host}
+    out = await asyncio.to_thread(CliRunner().invoke, app, ["answer", res.workflow_id], env=env)
+    assert out.exit_code == 0, out.output
+    assert f"{PRIMARY}: ok, variant gpt-*" in out.output and "strip_preamble: removed" in out.output
+    raw, delivered = out.output.split("raw", 1)[1].split("delivered", 1)
+    assert PREAMBLE.strip() in raw and PREAMBLE.strip() not in delivered
+    assert res.response.text() in delivered
