@@ -29,7 +29,7 @@ from activities.providers.registry import adapter_for
 from activities.storage.prompt_rewrites import RewriteStore
 from core.chat import ChatRequest
 from core.config import RouteConfig, SwitchyardConfig
-from core.prompt_transform import family_of, rewrite_id, rewrite_request, source_hash, usable
+from core.prompt_transform import family_of, needs_rewrite, rewrite_id, rewrite_request, source_hash, usable
 from core.prompt_variants import PromptsConfig, apply_prompt, template_fields, variant_matches
 from core.usage import cost_usd
 
@@ -74,7 +74,10 @@ class PromptStage:
             except (KeyError, ValueError, IndexError):  # an edited rewrite with a bad placeholder
                 return Prepared(shaped.request, shaped.variant)
             return Prepared(sent.request, shaped.variant, row.id)
-        if await self._store.claim(route_name, family, digest, shaped.template, prompts.transform.by, self._clock()):
+        now = self._clock()
+        if row is not None and not needs_rewrite(row.status, now - row.updated_at):
+            return Prepared(shaped.request, shaped.variant)  # written, being written, or rejected
+        if await self._store.claim(route_name, family, digest, shaped.template, prompts.transform.by, now):
             task = asyncio.create_task(self._rewrite(cfg, prompts, rewrite_id(route_name, family, digest),
                                                      shaped.template, family))
             self._tasks.add(task)

@@ -12,7 +12,7 @@ from activities.storage.prompt_rewrites import RewriteRow, RewriteStore
 from core.chat import ChatMessage, ChatRequest
 from core.request import RequestInput
 from tests.harness import request_worker
-from tests.quality.conftest import calls, config, outcome_rows, sent
+from tests.quality.conftest import calls, config, fault, outcome_rows, sent
 from worker.cli import app
 
 CLAUDE, SMALL = "anthropic/claude-3-5-sonnet@us-east", "gemini/gemini-2.0-flash@us-central"
@@ -87,3 +87,20 @@ async def test_only_pinned_rewrites_are_sent_by_default(temporal_env, db_url, en
     assert (await sent(sim, CLAUDE, "RX-4"))[0]["system"] == "<role>You answer refill questions for Acme.</role>"
     assert (await calls(sim))[SMALL] == small_calls  # and not rewritten again
     assert (await store.by_id(row.id)).status == "rejected"
+
+
+async def test_small_model_down_records_a_failed_rewrite_and_requests_go_on(temporal_env, db_url, engine,
+                                                                              sim) -> None:
+    await fault(sim, SMALL, error_rate=1.0, errors=[{"status": 500, "share": 1.0}])
+    store = RewriteStore(engine)
+    async with request_worker(temporal_env.client, config(sim, support_reply=_route("draft")), db_url) as sy:
+        first = await sy.submit(_ask(1))
+        row = await _written(store)
+        small_calls = (await calls(sim))[SMALL]
+        again = [await sy.submit(_ask(i)) for i in (2, 3)]
+    assert first.trace.target_used == CLAUDE and all(r.trace.target_used == CLAUDE for r in again)
+    assert row.status == "failed" and row.text is None
+    assert row.error.startswith("ServerError:"), row.error
+    assert row.latency_ms > 0 and row.cost_usd == 0
+    assert all(r.trace.attempts[-1].rewrite is None for r in again)
+    assert (await calls(sim))[SMALL] == small_calls  # a failed rewrite waits RETRY_FAILED_S before another try
