@@ -56,7 +56,8 @@ def list_rewrites(route: Annotated[str | None, typer.Option(help="Only this rout
     if status is not None and status not in STATUSES:
         _fail(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
     rows = _with_store(lambda store: store.list(route, status))
-    table = Table(title=f"{len(rows)} prompt rewrite(s)", title_justify="left")
+    spent = sum(r.cost_usd for r in rows)
+    table = Table(title=f"{len(rows)} prompt rewrite(s), ${spent:.6f} spent writing them", title_justify="left")
     for col in ("id", "route", "family", "status", "by", "cost $", "latency ms", "updated", "error"):
         table.add_column(col, justify="right" if col in ("cost $", "latency ms") else "left")
     for r in rows:
