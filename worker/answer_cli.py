@@ -24,6 +24,7 @@ from worker.settings import Settings
 
 
 async def _raw_text(settings: Settings, ref: str) -> str | None:
+    """The text of a stored ``chat.completion`` payload (a raw answer, or a large delivered one)."""
     engine = make_engine(settings.db_url())
     try:
         return ChatResponse.model_validate_json(await PayloadStore(engine).get(ref)).text()
@@ -72,7 +73,9 @@ async def show_answer(settings: Settings, console: Console, workflow_id: str, as
     if raw is not None:
         console.rule("raw")
         print(raw)
-    if result.response is not None:
+    delivered = result.response.text() if result.response is not None else (
+        await _raw_text(settings, result.response_ref) if result.response_ref else None)
+    if delivered is not None:
         console.rule("delivered")
-        print(result.response.text())
+        print(delivered)
     return 0
