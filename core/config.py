@@ -46,6 +46,8 @@ from core.concurrency import ConcurrencySettings
 from core.drill_config import CanaryConfig, DrillConfig, drill_problems
 from core.health.settings import HealthSettings
 from core.metrics_config import MetricsConfig
+from core.normalize_config import NormalizeConfig
+from core.prompt_variants import PromptsConfig, prompt_problems
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
 Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling", "embeddings", "thinking"]
@@ -237,6 +239,8 @@ class RouteConfig(_Strict):
     critical: bool = False  # drills weekly instead of monthly (core/drill_config.py)
     drill: DrillConfig = Field(default_factory=DrillConfig)  # failover drills and eval (core/drill_config.py)
     canary: CanaryConfig = Field(default_factory=CanaryConfig)  # live share to the first backup
+    prompts: PromptsConfig | None = None  # variants, transformation (core/prompt_variants.py, docs/QUALITY.md)
+    normalize: NormalizeConfig | None = None  # output normalisation (core/normalize_config.py)
 
     @field_validator("learn", mode="before")
     @classmethod
@@ -386,6 +390,7 @@ def validate_config(cfg: SwitchyardConfig) -> list[ConfigProblem]:
         problems.extend(_check_overload(cfg, rname, route))
         problems.extend(_check_semantic(cfg, rname, route))
         problems += [ConfigProblem(path=p, message=m) for p, m in drill_problems(rname, route.drill, seen)]
+        problems += [ConfigProblem(path=p, message=m) for p, m in prompt_problems(cfg, rname, route.prompts)]
     if cfg.default_route is not None and cfg.default_route not in cfg.routes:
         problems.append(ConfigProblem(path="default_route", message=f"unknown route {cfg.default_route!r}"))
     return problems

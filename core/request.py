@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.cache import CachePolicy, CacheStatus
 from core.chat import ChatRequest, ChatResponse
+from core.quality_trace import Normalization
 
 
 class _Model(BaseModel):
@@ -64,6 +65,9 @@ class AttemptRecord(_Model):
     provider's error message, never model output. ``streamed_chars``: for a streamed answer, how many
     chars of the text the client received this call produced (a part of a rescued answer);
     ``cost_usd``: what a failed call that produced such a part costs (USD, estimated tokens).
+    ``variant``: the route's prompt variant sent to this target (``core/prompt_variants.py``;
+    ``None``: the route has no prompts); ``rewrite``: the id of the stored prompt rewrite sent
+    instead of the variant's system text (``core/prompt_transform.py``), if any.
     """
 
     seq: int
@@ -76,6 +80,8 @@ class AttemptRecord(_Model):
     retry_after_s: float | None = None
     streamed_chars: int | None = None
     cost_usd: float | None = None
+    variant: str | None = None
+    rewrite: str | None = None
 
 
 class RoutingTrace(_Model):
@@ -91,7 +97,9 @@ class RoutingTrace(_Model):
     served entry (s); ``saved_usd``: the original cost of a served entry, not billed again;
     ``cache_similarity``: the cosine similarity of a semantic cache match (``None``: exact).
     ``canary``: the plan put the first backup first (``core/canary.py``); ``forced``: the target a
-    drill or eval run forced.
+    drill or eval run forced. ``normalization``: what the route's output normalisation changed in
+    the answer, with the raw answer's payload ref and the JSON repair call if any
+    (``core/quality_trace.py``).
     """
 
     route: str
@@ -112,6 +120,7 @@ class RoutingTrace(_Model):
     cache_similarity: float | None = None
     canary: bool = False
     forced: str | None = None
+    normalization: Normalization | None = None
 
 
 class RequestResult(_Model):

@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from migrations.runner import upgrade
 from simulator.scenario import ScenarioError
 from worker import stack
+from worker.answer_cli import show_answer
 from worker.batch_cli import batch_app
 from worker.chat_cli import run_chat
 from worker.client import TemporalUnreachable, connect
@@ -35,6 +36,7 @@ from worker.demo import DemoKeysMissing, DemoPortBusy, run_demo
 from worker.gateway.keys_cli import keys_app
 from worker.gateway.server import run_gateway
 from worker.health_cli import send_feedback, show_health
+from worker.prompts_cli import prompts_app
 from worker.rankings_cli import schedule_command, show_rankings
 from worker.render import cli_console, print_status
 from worker.run_worker import run_worker
@@ -120,6 +122,7 @@ def gateway(config: ConfigOpt = None,
 
 app.add_typer(keys_app, name="keys")
 app.add_typer(batch_app, name="batch")
+app.add_typer(prompts_app, name="prompts")
 
 
 @app.command()
@@ -285,6 +288,13 @@ def feedback(workflow_id: Annotated[str, typer.Argument(help="Workflow id of the
 
 
 register_trial_commands(app)  # eval, drill (worker/trial_commands.py)
+
+
+@app.command()
+def answer(workflow_id: Annotated[str, typer.Argument(help="Workflow id of the request (req-...).")],
+           as_json: Annotated[bool, typer.Option("--json", help="Print the routing trace as JSON.")] = False) -> None:
+    """Audit one answer: the prompt variant each target got, the answer raw and normalised."""
+    raise typer.Exit(asyncio.run(show_answer(_settings(), console, workflow_id, as_json)))
 
 
 def main() -> None:

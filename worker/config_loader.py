@@ -21,6 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from core.config import SwitchyardConfig, validate_config
+from worker.prompt_files import read_prompt_files
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,17 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out or "(root)"
 
 
-def parse_config(text: str, source: str = "<string>") -> SwitchyardConfig:
-    """Parse YAML text into a validated config; raises :class:`ConfigError`."""
+def parse_config(text: str, source: str = "<string>", base_dir: Path | None = None) -> SwitchyardConfig:
+    """Parse YAML text into a validated config; raises :class:`ConfigError`. ``base_dir``: where
+    the ``system_file`` prompts are read from (``worker/prompt_files.py``; ``None``: not read)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(source, [_yaml_problem(e)]) from None
     if not isinstance(data, dict):
         raise ConfigError(source, ["(root): expected a mapping with providers, targets and routes"])
+    if base_dir is not None and (unread := read_prompt_files(data, base_dir)):
+        raise ConfigError(source, unread)
     try:
         cfg = SwitchyardConfig.model_validate(data)
     except ValidationError as e:
@@ -74,7 +78,7 @@ def load_config(path: Path | str) -> SwitchyardConfig:
         text = path.read_text()
     except OSError as e:
         raise ConfigError(str(path), [f"(file) {e.strerror}"]) from None
-    return parse_config(text, str(path))
+    return parse_config(text, str(path), path.parent)
 
 
 def config_version(cfg: SwitchyardConfig) -> str:

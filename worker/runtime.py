@@ -12,6 +12,7 @@ passed through, 47 ms with ``workflows`` too, 40 ms unsandboxed.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,7 +31,9 @@ from activities.embeddings import EmbeddingActivities
 from activities.failover_budgets import FailoverBudgets
 from activities.health.service import HealthService
 from activities.learning import LearningActivities
+from activities.normalizing import OutputStage
 from activities.planning import PlanningActivities
+from activities.prompting import PromptStage
 from activities.providers.http import make_http_client
 from activities.semantic_cache import SemanticCache
 from activities.semantic_embedder import QuestionEmbedder, RouteEmbedder
@@ -44,6 +47,7 @@ from activities.storage.engine import make_engine
 from activities.storage.learning_queries import OutcomeAggregator
 from activities.storage.outcomes import OutcomeStore
 from activities.storage.payloads import INLINE_LIMIT_BYTES, PayloadStore
+from activities.storage.prompt_rewrites import RewriteStore
 from activities.storage.rankings import RankingCache, RankingStore
 from activities.streams.hub import StreamHub
 from activities.streams.publisher import StreamPublisher
@@ -75,6 +79,7 @@ class Services:
     limiters: TargetLimiters | None = None  # this process's adaptive per-target limits (activities/concurrency.py)
     budgets: FailoverBudgets | None = None  # this process's failover budgets per route
     cache: ResponseCache | None = None      # the response cache (activities/cache.py; routes turn it on)
+    prompts: PromptStage | None = None      # prompt variants and stored rewrites (activities/prompting.py)
 
     @classmethod
     def open(cls, db_url: str, configs: ConfigSource) -> Services:
@@ -88,9 +93,12 @@ class Services:
                    streams=publisher, reader=reader,
                    limiters=TargetLimiters(lambda: configs.current()[0].concurrency),
                    budgets=FailoverBudgets(lambda: configs.current()[0].concurrency.failover_budget),
-                   cache=open_cache(configs, engine, outcomes, http))
+                   cache=open_cache(configs, engine, outcomes, http),
+                   prompts=PromptStage(RewriteStore(engine), http, os.environ))
 
     async def aclose(self) -> None:
+        if self.prompts is not None:
+            await self.prompts.drain()
         if self.health is not None:
             await self.health.aclose()
         if self.reader is not None and self.reader.feed is not None:
@@ -151,7 +159,8 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes, health=health,
                                  streams=services.streams, limiters=services.limiters,
-                                 budgets=services.budgets, cache=services.cache)
+                                 budgets=services.budgets, cache=services.cache, prompts=services.prompts,
+                                 outputs=OutputStage(services.payloads))
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     embeddings = EmbeddingActivities(services.configs, services.http, services.outcomes, services.payloads)

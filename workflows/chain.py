@@ -36,10 +36,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import DEFAULT_OPTIONS, MIN_ATTEMPT_BUDGET_S
 
 #: One attempt: ``(plan entry, seq, remaining caller budget in s, partial answer to continue or
-#: None, error class of the failure that moved the walk to this target or None) -> AttemptResult``;
-#: raises the activity's error (``ActivityError``, or the bare ``ApplicationError``/``TimeoutError``
-#: of a local activity).
-AttemptCall = Callable[[PlanEntry, int, float, Partial | None, str | None], Awaitable[AttemptResult]]
+#: None, error class of the failure that moved the walk to this target or None, whether the attempt
+#: may make the request's one JSON repair call) -> AttemptResult``; raises the activity's error
+#: (``ActivityError``, or the bare ``ApplicationError``/``TimeoutError`` of a local activity).
+AttemptCall = Callable[[PlanEntry, int, float, Partial | None, str | None, bool], Awaitable[AttemptResult]]
 
 #: Caller-facing status of a stream that broke after its first token and could not be continued.
 STREAM_BROKEN_STATUS = 502
@@ -127,6 +127,7 @@ async def walk_plan(plan: Plan, budget_s: float, started: float, call: AttemptCa
     stop: Stop | None = None
     moved_from: str | None = None  # error class of the failure that sent the walk on
     rescue: Partial | None = None  # what the client has received of a stream that broke
+    repair_left = True  # one JSON repair call per request (core/normalize.py)
     while (entry := walk.next()) is not None:
         remaining = budget_s - (workflow.time() - started)
         if remaining < MIN_ATTEMPT_BUDGET_S:
@@ -139,9 +140,10 @@ async def walk_plan(plan: Plan, budget_s: float, started: float, call: AttemptCa
             moved_from = None
         seq += 1
         try:
-            res = await call(entry, seq, remaining, rescue, after)
+            res = await call(entry, seq, remaining, rescue, after, repair_left)
         except (ActivityError, ApplicationError, TimeoutError) as err:
             failure = attempt_failure(err, entry, remaining)
+            repair_left = repair_left and not failure.repair_used
             trace.attempts += failure.earlier_tries + [attempt_record(seq, failure, rescue)]
             stop = walk.fail(entry, failure) or _stream_stop(plan, failure, rescue)
             if failure.partial is not None and not failure.partial.empty():
@@ -181,7 +183,9 @@ def finish_trace(walked: Walked, started: float) -> RoutingTrace:
     if res.response is not None and rescued is not None:
         chars = len(res.response.text()) - len(rescued.text)
     trace.attempts += res.earlier_tries + [AttemptRecord(seq=walked.seq, try_no=res.try_no, target=res.target,
-                                                         latency_ms=res.latency_ms, streamed_chars=chars)]
+                                                         latency_ms=res.latency_ms, streamed_chars=chars,
+                                                         variant=res.variant, rewrite=res.rewrite)]
+    trace.normalization = res.normalization
     trace.target_used = res.target
     trace.cost_usd = res.cost_usd + (rescued.cost_usd if rescued else 0.0)
     trace.rescues = sum(1 for a in trace.attempts if a.error_class and a.streamed_chars)
@@ -216,4 +220,4 @@ def attempt_record(seq: int, f: AttemptFailure, before: Partial | None = None) -
         chars = len(f.partial.text) - (len(before.text) if before else 0)
     return AttemptRecord(seq=seq, try_no=f.try_no, target=f.target, error_class=f.error_class, status=f.status,
                          latency_ms=f.latency_ms, message=f.message, retry_after_s=f.retry_after_s,
-                         streamed_chars=chars, cost_usd=f.cost_usd or None)
+                         streamed_chars=chars, cost_usd=f.cost_usd or None, variant=f.variant, rewrite=f.rewrite)

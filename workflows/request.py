@@ -67,8 +67,8 @@ class AIRequestWorkflow:
         if plan.cache_hit is not None:  # answered by the planning step's cache lookup: nothing is walked
             return self._from_cache(inp, plan, plan.cache_hit, new_trace(plan), started)
         walked = await walk_plan(plan, inp.deadline_s or plan.deadline_s, started,
-                                 lambda entry, seq, remaining, rescue, after: self._attempt(
-                                     inp, plan, entry, seq, remaining, rescue, after))
+                                 lambda entry, seq, remaining, rescue, after, repair: self._attempt(
+                                     inp, plan, entry, seq, remaining, rescue, after, repair))
         trace = finish_trace(walked, started)
         trace.cache = plan.cache_status
         if walked.result is not None:
@@ -89,14 +89,16 @@ class AIRequestWorkflow:
                 type=ErrorClass.INVALID_REQUEST.value, non_retryable=True) from None
 
     async def _attempt(self, inp: RequestInput, plan: Plan, entry: PlanEntry, seq: int,
-                       remaining: float, rescue: Partial | None, after: str | None) -> AttemptResult:
+                       remaining: float, rescue: Partial | None, after: str | None,
+                       repair: bool = True) -> AttemptResult:
         info = workflow.info()
         arg = AttemptInput(workflow_id=info.workflow_id, run_id=info.run_id, seq=seq, target=entry.target,
                            request=inp.request, task_type=plan.route, tenant=inp.tenant,
                            timeout_s=entry.timeout_s, caller_budget_s=remaining,
                            max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1,
                            stream=bool(inp.request.stream), stream_shared=inp.stream_shared, rescue=rescue,
-                           priority=inp.priority, failover_after=after, cache_key=plan.cache_key)
+                           priority=inp.priority, failover_after=after, cache_key=plan.cache_key,
+                           repair_allowed=repair)
         opts = DEFAULT_OPTIONS.attempt(entry, plan.retries + 1, remaining)
         if inp.durable_attempts:
             return await workflow.execute_activity(ATTEMPT_ACTIVITY, arg, result_type=AttemptResult,

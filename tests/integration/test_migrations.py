@@ -17,6 +17,7 @@ import activities.storage.cache_tables  # noqa: F401
 import activities.storage.conversation_tables  # noqa: F401
 import activities.storage.drill_tables  # noqa: F401
 import activities.storage.health_tables  # noqa: F401
+import activities.storage.prompt_tables  # noqa: F401
 import activities.storage.ranking_tables  # noqa: F401
 import activities.storage.rate_tables  # noqa: F401
 import activities.storage.response_tables  # noqa: F401
