@@ -31,6 +31,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.chat import ChatRequest
 
 _NUMBERS = re.compile(r"\b[\w-]*\d[\w-]*\b")
+#: Words that are particulars like digits are: number words, ordinals, weekdays and months
+#: ("the fifth day" / "the sixth day", "on Monday" / "on Friday" must never share an answer).
+_PARTICULAR_WORDS = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred "
+    "thousand million billion half quarter double twice triple first second third fourth fifth sixth "
+    "seventh eighth ninth tenth eleventh twelfth last once monday tuesday wednesday thursday friday "
+    "saturday sunday weekday weekend january february march april may june july august september "
+    "october november december today tomorrow yesterday daily weekly monthly yearly annual annually "
+    "hourly".split())
 _NEGATIONS = {"not", "no", "never", "don't", "dont", "doesn't", "isn't", "won't", "can't", "cannot", "without"}
 _WORD = re.compile(r"[a-z0-9']+")
 #: Function words: a difference in these alone is rewording, not another question. Contrast words
@@ -55,7 +65,7 @@ class SemanticCacheConfig(BaseModel):
     ``embeddings`` capability; walked in order, the next target on any error: the same adapters
     as ``/v1/embeddings``), or ``local`` for all-MiniLM-L6-v2 in-process (``pip install
     'switchyard[semantic]'``). ``threshold``: the least cosine similarity of a hit, in (0, 1];
-    0.80 is where all-MiniLM-L6-v2 with the guard kept the most paraphrases (32% tuning set, 53%
+    0.80 is where all-MiniLM-L6-v2 with the guard kept the most paraphrases (32% tuning set, 47%
     held-out set) with no false hit on either (``bench/semantic_precision.py``, ``docs/CACHE.md``);
     another embedding model needs its own threshold. ``particulars_guard``: also require
     :func:`same_particulars`.
@@ -111,10 +121,11 @@ def partition_key(route: str, tenant: str, context: str, embedder: str) -> str:
 
 
 def particulars(text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(numbers and identifiers, negation words) of ``text``, lower-cased."""
+    """(numbers, identifiers and particular words such as "fifth" or "Monday", negation words)
+    of ``text``, lower-cased."""
     low = text.lower()
     words = set(re.findall(r"[a-z']+", low))
-    return frozenset(_NUMBERS.findall(low)), frozenset(words & _NEGATIONS)
+    return frozenset(_NUMBERS.findall(low)) | (words & _PARTICULAR_WORDS), frozenset(words & _NEGATIONS)
 
 
 def _words(text: str) -> list[str]:

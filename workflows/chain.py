@@ -69,12 +69,13 @@ class Walked:
 
 def plan_input(inp: RequestInput, *, estimated_prompt_tokens: int | None = None, cache: bool = False) -> PlanInput:
     """What planning needs from a request: route, origin, token estimate, required capabilities
-    (``json`` for a JSON response format, ``tools`` when tools are declared) and the pin.
+    (``chat`` always, so an embedding-only target is never sent a chat request; ``json`` for a
+    JSON response format, ``tools`` when tools are declared) and the pin.
     ``estimated_prompt_tokens`` overrides the estimate of ``inp.request`` (a conversation turn
     counts its stored history too). ``cache``: the request may use the route's response cache
     (its digest, the caller's policy and temperature go along, ``core/cache.py``)."""
     req = inp.request
-    caps = (["json"] if req.wants_json() else []) + (["tools"] if req.tools else [])
+    caps = ["chat"] + (["json"] if req.wants_json() else []) + (["tools"] if req.tools else [])
     tokens = estimate_prompt_tokens(req) if estimated_prompt_tokens is None else estimated_prompt_tokens
     cacheable = cache and inp.cache != "off" and not inp.force_target
     return PlanInput(task_type=inp.task_type, tenant=inp.tenant, origin_region=inp.origin_region,
