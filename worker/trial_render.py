@@ -50,6 +50,12 @@ def print_trial(console: Console, report: TrialReport) -> None:
     console.print(trial_table(report))
     if report.kind != "drill":
         return
+    primary = next((s for s in report.summaries if s.role == "primary"), None)
+    if primary is not None and primary.success_rate < report.thresholds.min_success_rate:
+        console.print(f"[yellow]warning[/]: the primary {primary.target} answered {primary.success_rate:.0%}, so "
+                      f"there is no baseline to compare with: backups were judged on the absolute thresholds "
+                      f"only (score >= {report.thresholds.min_score:g}, success >= "
+                      f"{report.thresholds.min_success_rate:.0%}). Run the drill again when the primary is up.")
     if report.passed:
         console.print(f"[green]drill passed[/]: {len(report.verdicts)} backup(s) within thresholds "
                       f"(score >= {report.thresholds.min_score_ratio:g} x primary, p95 <= "
