@@ -61,6 +61,7 @@ class RouteEmbedder:
                     return target.id, vectors[0]
                 except EmbedFailed as e:
                     log.info("semantic cache: embedding by %s failed (%s), next target", target.id, e.message)
+        log.warning("semantic cache: no target of route %r embedded the question; the lookup is a miss", route)
         return None
 
 
