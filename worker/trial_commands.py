@@ -11,17 +11,21 @@ import typer
 from worker.config_loader import ConfigError
 from worker.render import cli_console
 from worker.settings import Settings
+from worker.stack import status as stack_status
 from worker.trial_cli import TrialUsageError, drill_command, eval_command
 
-_ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config YAML of the running stack.")]
+_ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="Config YAML of the running stack (default: the one `switchyard up` runs, else settings).")]
 _TargetOpt = Annotated[list[str] | None, typer.Option("--target", "-t", help="Only this target (repeatable).")]
 _JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
 
 
 def _settings(config: Path | None) -> Settings:
+    """Settings with ``config``, else the config the running stack's worker was started with."""
     s = Settings()
-    if config is not None:
-        s.config = config
+    running = stack_status(s).config_path if config is None else None
+    if config is not None or running:
+        s.config = config or Path(running)
     return s
 
 
