@@ -3,8 +3,11 @@
 Pipeline of one try (STYLE.md: one short step each)::
 
     resolve target + key from the live config and environment
+    -> the route's prompt variant for this target, or its stored rewrite   (activities/prompting.py)
     -> adapter.complete() under the target's whole-response timeout        (one HTTP call)
-    -> success: answer checks (core/quality.py) -> cost, claim-check if too large, outcome row, AttemptResult
+    -> success: the route's output normalisation, with at most one JSON repair call per request
+       (activities/normalizing.py) -> answer checks (core/quality.py) -> cost, claim-check if too
+       large, outcome row (with the variant, rewrite and normalisation steps), AttemptResult
        (an answer with a flag in ``health.quality_failover`` fails over as a non-retryable
        ``MalformedResponse`` instead: billed, recorded with its flags, never returned)
     -> failure: ProviderError -> retry decision -> cooldown -> outcome row -> ApplicationError
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Mapping
@@ -46,6 +50,8 @@ from activities.concurrency import NO_LIMIT, Permit, TargetLimiters
 from activities.early_reply import EarlyReplies
 from activities.failover_budgets import FailoverBudgets
 from activities.health.monitor import HealthMonitor
+from activities.normalizing import OutputStage, skipped, steps_column
+from activities.prompting import PromptStage
 from activities.providers.base import AdapterResult, ProviderCall, ProviderError
 from activities.providers.registry import adapter_for
 from activities.storage.cooldowns import CooldownStore
@@ -62,8 +68,10 @@ from core.errors import POLICIES, ErrorClass
 from core.health.settings import HealthSettings
 from core.names import ATTEMPT_ACTIVITY
 from core.priority import priority_name
+from core.prompt_variants import apply_prompt
 from core.quality import check_answer
 from core.quality_flags import INVALID_JSON
+from core.quality_trace import Normalization
 from core.rescue import continuation_request
 from core.tokens import estimate_prompt_tokens
 from core.usage import cost_usd
@@ -87,6 +95,15 @@ class _Try:
     try_no: int
     started: float  # perf_counter seconds
     health_state: str | None = None  # the target's health when the call was made
+    variant: str | None = None  # the route's prompt variant sent (activities/prompting.py)
+    rewrite: str | None = None  # the stored prompt rewrite sent, if any
+    call: ProviderCall | None = None  # the whole-answer call (a JSON repair resends on it)
+    protocol: str = ""
+    normalization: Normalization | None = None  # what output normalisation did (activities/normalizing.py)
+
+    def repair_used(self) -> bool:
+        """Whether this try made the request's one JSON repair call."""
+        return self.normalization is not None and self.normalization.repair is not None
 
     def latency_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000.0
@@ -98,6 +115,8 @@ class AttemptActivities:
     ``env``: where keys are read (default ``os.environ``); ``clock``: unix seconds;
     ``inline_limit_bytes``: answers larger than this are stored and passed by reference;
     ``early``: this process's early-reply waiters (``activities/early_reply.py``; ``None``: none).
+    ``prompts``: prompt variants and stored rewrites (``activities/prompting.py``; ``None``: variants
+    only); ``outputs``: output normalisation (``activities/normalizing.py``; default: on ``payloads``).
     """
 
     def __init__(self, configs: ConfigSource, http: httpx.AsyncClient, outcomes: OutcomeStore,
@@ -105,7 +124,8 @@ class AttemptActivities:
                  clock=time.time, inline_limit_bytes: int = INLINE_LIMIT_BYTES,
                  health: HealthMonitor | None = None, streams: StreamPublisher | None = None,
                  limiters: TargetLimiters | None = None, budgets: FailoverBudgets | None = None,
-                 cache: ResponseCache | None = None, early: EarlyReplies | None = None) -> None:
+                 cache: ResponseCache | None = None, early: EarlyReplies | None = None,
+                 prompts: PromptStage | None = None, outputs: OutputStage | None = None) -> None:
         self._configs = configs
         self._http = http
         self._outcomes = outcomes
@@ -120,6 +140,8 @@ class AttemptActivities:
         self._budgets = budgets
         self._cache = cache
         self._early = early
+        self._prompts = prompts  # None: variants still apply, without stored rewrites
+        self._outputs = outputs or OutputStage(payloads)
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def attempt(self, inp: AttemptInput) -> AttemptResult:
@@ -146,7 +168,7 @@ class AttemptActivities:
             if provider.api_key_env and not key:
                 err = ProviderError(ErrorClass.AUTH, f"environment variable {provider.api_key_env} is not set")
                 raise await self._failed(t, err, span)
-            call = ProviderCall(t.target, provider, key, _with_task_type(inp.request, inp.task_type),
+            call = ProviderCall(t.target, provider, key, await self._prepare(cfg, t),
                                 min(inp.timeout_s, inp.caller_budget_s))
             if self._budgets is not None and not self._budgets.admit(inp, t.try_no):
                 raise self._over_budget(t)
@@ -176,6 +198,39 @@ class AttemptActivities:
         result = AttemptResult.model_validate_json(body)
         result.notes.append("recovered: the answer journaled before the early reply, not called again")
         return result
+
+    async def _prepare(self, cfg: SwitchyardConfig, t: _Try) -> ChatRequest:
+        """The request as sent to this target: the route's prompt variant or its stored rewrite
+        (``activities/prompting.py``), with the task-type metadata."""
+        request = _with_task_type(t.inp.request, t.inp.task_type)
+        if self._prompts is None:
+            route = cfg.routes.get(t.inp.task_type)
+            shaped = apply_prompt(route.prompts if route else None, request, t.target.id)
+            t.variant = shaped.variant
+            return shaped.request
+        prepared = await self._prompts.prepare(cfg, t.inp.task_type, request, t.target.id)
+        t.variant, t.rewrite = prepared.variant, prepared.rewrite
+        return prepared.request
+
+    async def _normalize(self, t: _Try, res: AdapterResult, streamed: bool) -> tuple[AdapterResult, list[str]]:
+        """The route's output normalisation (``activities/normalizing.py``): the answer to deliver and
+        why its JSON is still invalid (empty: valid or not JSON). A streamed answer is only noted:
+        the client already holds its text."""
+        route = self._configs.current()[0].routes.get(t.inp.task_type)
+        if route is None or route.normalize is None:
+            return res, []
+        if streamed or t.call is None:
+            t.normalization = skipped(res)
+            return res, []
+        call, protocol = t.call, t.protocol
+        out = await self._outputs.apply(
+            route.normalize, call.request, res, workflow_id=t.inp.workflow_id, target=t.target.id,
+            repair_allowed=t.inp.repair_allowed,
+            recall=lambda req: adapter_for(protocol).complete(self._http, dataclasses.replace(call, request=req)),
+            repair_budget_s=call.timeout_s - (time.perf_counter() - t.started),
+            price=lambda u: cost_usd(u, t.target.price))
+        t.normalization = out.record
+        return out.result, out.invalid
 
     def _over_budget(self, t: _Try) -> ApplicationError:
         """The route's failover budget is spent: the request ends here, not on the next target."""
@@ -210,6 +265,7 @@ class AttemptActivities:
         """The provider call: streamed when the caller streams, else one whole-answer call."""
         if t.inp.stream and "streaming" in t.target.capabilities and (t.inp.request.n or 1) == 1:
             return await self._streamed(t, call, protocol, span)
+        t.call, t.protocol = call, protocol
         try:
             async with asyncio.timeout(call.timeout_s):
                 result = await adapter_for(protocol).complete(self._http, call)
@@ -287,6 +343,7 @@ class AttemptActivities:
 
     async def _succeeded(self, t: _Try, res: AdapterResult, span: trace.Span, *,
                          streamed: bool = False) -> AttemptResult:
+        res, invalid = await self._normalize(t, res, streamed)
         latency = t.latency_ms()
         usage = res.response.usage
         cost = cost_usd(usage, t.target.price)
@@ -302,6 +359,11 @@ class AttemptActivities:
                                 + (" after a rescue" if t.inp.rescue else "") + "; it cannot be made valid",
                                 status=200, should_retry=False)
             raise await self._failed(t, err, span, stop_walk=True, **tokens) from None
+        if invalid:  # the route's JSON schema, after normalisation (and its one repair call, if made)
+            err = ProviderError(ErrorClass.MALFORMED_RESPONSE, "answer is not valid for the route's JSON format"
+                                + (" after one repair call" if t.repair_used() else "") + ": "
+                                + "; ".join(invalid)[:300], status=200, should_retry=False)
+            raise await self._failed(t, err, span, **tokens) from None
         if bad:  # DESIGN.md "Response checks": a 200 that fails the checks fails over (billed, not returned)
             err = ProviderError(ErrorClass.MALFORMED_RESPONSE, f"answer failed checks: {', '.join(bad)}",
                                 status=200, should_retry=False)
@@ -314,7 +376,8 @@ class AttemptActivities:
         await self._store(t, res, flags, cost, len(body))  # before any reply: the next request may hit it
         result = AttemptResult(target=t.target.id, response=res.response, response_bytes=len(body),
                                latency_ms=latency, ttft_ms=res.ttft_ms, usage=usage, cost_usd=cost,
-                               try_no=t.try_no, notes=res.notes)
+                               try_no=t.try_no, notes=res.notes, variant=t.variant, rewrite=t.rewrite,
+                               normalization=t.normalization)
         early = self._early is not None and not streamed and len(body) <= self._inline_limit and \
             self._early.wants(t.inp.workflow_id, t.inp.seq, t.try_no)
         await self._record(self._row(t, "ok", latency, **tokens), streamed=t.inp.stream,
@@ -393,7 +456,8 @@ class AttemptActivities:
                                  cooldown_until=cooldown_until, try_no=t.try_no, earlier_tries=earlier,
                                  partial=partial, usage=part_usage,
                                  cost_usd=(row_fields.get("cost_usd") or 0.0) if part_usage else 0.0,
-                                 stop_walk=stop_walk)
+                                 stop_walk=stop_walk, variant=t.variant, rewrite=t.rewrite,
+                                 repair_used=t.repair_used())
         return ApplicationError(f"{t.target.id}: {cls.value}" + (f" {err.status}" if err.status else "")
                                 + f": {err.message[:200]}", details.model_dump(mode="json"), type=cls.value,
                                 non_retryable=not retry, category=ApplicationErrorCategory.BENIGN,
@@ -405,7 +469,8 @@ class AttemptActivities:
                           target=t.target.id, provider=t.target.provider, model=t.target.model,
                           region=t.target.region, task_type=t.inp.task_type, tenant=t.inp.tenant,
                           status_class=status_class, latency_ms=latency, created_at=self._clock(),
-                          health_state=t.health_state, **fields)
+                          health_state=t.health_state, prompt_variant=t.variant, prompt_rewrite=t.rewrite,
+                          normalized=steps_column(t.normalization), **fields)
 
 
 def _add_usage(a: Usage, b: Usage) -> Usage:

@@ -37,6 +37,8 @@ class ResponseCache:
         self._outcomes = outcomes
         self._clock = clock
         self._pending: set[asyncio.Task[None]] = set()
+        #: Semantic lookups over these entries (``activities/semantic_cache.py``; None: exact only).
+        self.semantic: Any = None
 
     def _later(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run a best-effort write after the answer has gone (the store logs its own errors)."""
@@ -50,11 +52,15 @@ class ResponseCache:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def lookup(self, route: str, tenant: str, key: str, cfg: CacheConfig, *,
-                     stale: bool = False, record_as: str | None = None) -> CacheHit | None:
+                     stale: bool = False, record_as: str | None = None,
+                     similarity: float | None = None, record_later: bool = False) -> CacheHit | None:
         """A fresh entry (``stale=False``), or an expired one still within ``stale_if_error_s``
         (``stale=True``); ``None`` otherwise. A fresh hit extends the entry's TTL tier. The hit's
         outcome row is keyed by the running activity's workflow, or by ``record_as`` (an id of the
-        caller's choosing) outside an activity (the gateway's shedding hook)."""
+        caller's choosing) outside an activity (the gateway's shedding hook). ``similarity``: the
+        cosine similarity of a semantic match (``activities/semantic_cache.py``), kept on the hit.
+        ``record_later``: write the outcome row after the answer has gone (the gateway's hit path;
+        :meth:`drain` waits for it)."""
         started = time.perf_counter()
         entry = await self.store.get(key, tenant, route)
         now = self._clock()
@@ -74,8 +80,12 @@ class ResponseCache:
             self._later(self.store.served(entry))  # hit count and TTL tier: off the hit path
         hit = CacheHit(response=_served_response(entry, now), state="hit" if fresh else "stale",
                        age_s=max(0.0, now - entry.created_at), saved_usd=entry.cost_usd,
-                       source_target=entry.source_target)
-        await self._record(hit, route, tenant, (time.perf_counter() - started) * 1000.0, record_as)
+                       source_target=entry.source_target, similarity=similarity)
+        record = self._record(hit, route, tenant, (time.perf_counter() - started) * 1000.0, record_as)
+        if record_later:
+            self._later(record)
+        else:
+            await record
         return hit
 
     async def put(self, route: str, tenant: str, key: str, cfg: CacheConfig, response: ChatResponse,
@@ -102,9 +112,14 @@ class ResponseCache:
                 target=CACHE_TARGET, provider=CACHE_TARGET, model=rest.rpartition("@")[0] or rest,
                 region="", task_type=route, tenant=tenant, status_class="ok", latency_ms=latency_ms,
                 cost_usd=0.0, saved_usd=hit.saved_usd, cache=hit.state, created_at=self._clock(),
-                message=f"served from cache, answered first by {hit.source_target} {hit.age_s:.0f} s ago"[:500]))
+                message=(f"served from cache{_match(hit)}, answered first by {hit.source_target} "
+                         f"{hit.age_s:.0f} s ago")[:500]))
         except Exception:  # noqa: BLE001 - the audit row must not fail a served answer
             activity.logger.warning("outcome row of a cache hit failed", exc_info=True)
+
+
+def _match(hit: CacheHit) -> str:
+    return "" if hit.similarity is None else f" (semantic match, similarity {hit.similarity:.3f})"
 
 
 def _served_response(entry: CacheEntry, now: float) -> ChatResponse:

@@ -89,6 +89,26 @@ def parse_vectors(protocol: str, data: Any, count: int) -> tuple[list[list[float
     return vectors, used
 
 
+async def post_embeddings(http: httpx.AsyncClient, protocol: str, url: str, headers: dict[str, str],
+                          body: dict[str, Any], count: int, timeout_s: float) -> tuple[list[list[float]], int | None]:
+    """POST one embeddings call; ``(vectors, prompt tokens or None)`` as :func:`parse_vectors`.
+    Raises :class:`EmbedFailed` classified like chat calls (timeout, connect, HTTP status)."""
+    try:
+        r = await http.post(url, headers=headers, json=body, timeout=timeout_s)
+    except httpx.TimeoutException:
+        raise EmbedFailed(ErrorClass.TIMEOUT, f"no answer within {timeout_s:g} s") from None
+    except httpx.HTTPError as e:
+        raise EmbedFailed(ErrorClass.CONNECT, f"{type(e).__name__}: {e}") from None
+    try:
+        data: Any = r.json()
+    except ValueError:
+        data = r.text[:500]
+    if r.status_code >= 300:
+        c = classify_http(protocol, r.status_code, r.headers, data, now=time.time())
+        raise EmbedFailed(c.error_class, c.message, r.status_code, c.retry_after_s)
+    return parse_vectors(protocol, data, count)
+
+
 class EmbeddingActivities:
     """The embed activity with its collaborators (``env``: where provider keys are read)."""
 
@@ -112,7 +132,8 @@ class EmbeddingActivities:
             if provider.api_key_env and not key:
                 raise EmbedFailed(ErrorClass.AUTH, f"environment variable {provider.api_key_env} is not set")
             url, headers, body = request_for(target, provider, key, inp.inputs, inp.dimensions)
-            vectors, used = await self._post(provider.protocol, url, headers, body, inp, len(inp.inputs))
+            vectors, used = await post_embeddings(self._http, provider.protocol, url, headers, body,
+                                                       len(inp.inputs), inp.timeout_s)
         except EmbedFailed as e:
             raise await self._failed(inp, target, try_no, started, e) from None
         latency = (time.perf_counter() - started) * 1000
@@ -127,23 +148,6 @@ class EmbeddingActivities:
                                  f"{len(vectors)} vectors of {payload.dimensions} dimensions by {target.model}"],
                              usage=Usage(prompt_tokens=tokens, total_tokens=tokens, estimated=used is None),
                              cost_usd=cost, try_no=try_no)
-
-    async def _post(self, protocol: str, url: str, headers: dict[str, str], body: dict[str, Any], inp: EmbedCall,
-                    count: int) -> tuple[list[list[float]], int | None]:
-        try:
-            r = await self._http.post(url, headers=headers, json=body, timeout=inp.timeout_s)
-        except httpx.TimeoutException:
-            raise EmbedFailed(ErrorClass.TIMEOUT, f"no answer within {inp.timeout_s:g} s") from None
-        except httpx.HTTPError as e:
-            raise EmbedFailed(ErrorClass.CONNECT, f"{type(e).__name__}: {e}") from None
-        try:
-            data: Any = r.json()
-        except ValueError:
-            data = r.text[:500]
-        if r.status_code >= 300:
-            c = classify_http(protocol, r.status_code, r.headers, data, now=time.time())
-            raise EmbedFailed(c.error_class, c.message, r.status_code, c.retry_after_s)
-        return parse_vectors(protocol, data, count)
 
     async def _failed(self, inp: EmbedCall, target: TargetConfig, try_no: int, started: float,
                       e: EmbedFailed) -> ApplicationError:

@@ -2,7 +2,8 @@
 
 - ``gather``: the routes to rank (every route not ``learn: off``, from the live config) with
   their chain targets and objective, and the outcome stats of their task types over the window,
-  aggregated in SQL (``activities/storage/learning_queries.py``).
+  aggregated in SQL (``activities/storage/learning_queries.py``), with the scores of eval runs and
+  drills merged in (``core/learning/eval_signal.py``).
 - ``write``: each ranking as its task type's next version, idempotent per learning run.
 
 The ranking itself is computed in the workflow from what ``gather`` returns (pure,
@@ -15,10 +16,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import metrics
+from activities.storage.drill_store import DrillStore
 from activities.storage.learning_queries import OutcomeAggregator
 from activities.storage.rankings import RankingStore
 from core.config import ConfigSource, SwitchyardConfig, expand_chain
 from core.errors import ErrorClass
+from core.learning.eval_signal import with_eval_signal
 from core.learning.model import ArmSpec, Gathered, GatherInput, Ranking, RouteSpec, WriteInput
 from core.names import LEARNING_GATHER_ACTIVITY, LEARNING_WRITE_ACTIVITY
 
@@ -41,12 +44,15 @@ def route_specs(cfg: SwitchyardConfig, task_types: list[str] | None) -> list[Rou
 
 
 class LearningActivities:
-    """Learning's I/O with injected collaborators (config holder, aggregator, ranking store)."""
+    """Learning's I/O with injected collaborators (config holder, aggregator, ranking store, and
+    the drill store whose eval and drill scores are a quality signal; ``None``: outcomes only)."""
 
-    def __init__(self, configs: ConfigSource, aggregator: OutcomeAggregator, store: RankingStore) -> None:
+    def __init__(self, configs: ConfigSource, aggregator: OutcomeAggregator, store: RankingStore,
+                 evals: DrillStore | None = None) -> None:
         self._configs = configs
         self._aggregator = aggregator
         self._store = store
+        self._evals = evals
 
     @activity.defn(name=LEARNING_GATHER_ACTIVITY)
     async def gather(self, inp: GatherInput) -> Gathered:
@@ -58,11 +64,14 @@ class LearningActivities:
         except ValueError as e:
             raise ApplicationError(str(e), type=ErrorClass.INVALID_REQUEST.value, non_retryable=True) from None
         period = inp.period_s or cfg.learning.period_s
-        stats = await self._aggregator.stats([s.task_type for s in specs], inp.now, period,
-                                             cfg.learning.window_periods)
+        tasks = [s.task_type for s in specs]
+        stats = await self._aggregator.stats(tasks, inp.now, period, cfg.learning.window_periods)
+        if self._evals is not None:
+            stats = with_eval_signal(stats, await self._evals.eval_periods(tasks, inp.now, period,
+                                                                           cfg.learning.window_periods))
         by_task: dict[str, list] = {s.task_type: [] for s in specs}
         for s in stats:
-            by_task[s.task_type].append(s)
+            by_task.setdefault(s.task_type, []).append(s)
         return Gathered(now=inp.now, period_s=period, settings=cfg.learning, routes=specs, stats=by_task)
 
     @activity.defn(name=LEARNING_WRITE_ACTIVITY)

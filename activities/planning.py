@@ -17,12 +17,14 @@ from temporalio.exceptions import ApplicationError
 from activities.cache import ResponseCache
 from activities.health.monitor import HealthMonitor
 from activities.storage.cooldowns import CooldownStore
+from activities.storage.drill_windows import DrillWindows
 from activities.storage.rankings import RankingCache
 from core.cache import cache_key, uncacheable_request
+from core.canary import canary_draw
 from core.config import ConfigSource, SwitchyardConfig
 from core.errors import ErrorClass
 from core.names import PLAN_ACTIVITY
-from core.plan import Plan, PlanInput, UnknownRoute, build_plan
+from core.plan import ForcedTargetUnfit, Plan, PlanInput, UnknownRoute, build_plan
 
 
 class PlanningActivities:
@@ -32,11 +34,13 @@ class PlanningActivities:
     per-request draw that picks the first target by learned share; ``health``: the in-process
     health cache (``activities/health/monitor.py``; ``None``: health is not applied); ``cache``: the
     response cache (``activities/cache.py``; ``None``: no caching), looked up here so a hit costs no
-    extra round trip and comes back inside the plan."""
+    extra round trip and comes back inside the plan; ``drills``: the open live drill windows
+    (``activities/storage/drill_windows.py``; ``None``: no live drills)."""
 
     def __init__(self, configs: ConfigSource, cooldowns: CooldownStore, *, clock=time.time,
                  rankings: RankingCache | None = None, rng: random.Random | None = None,
-                 health: HealthMonitor | None = None, cache: ResponseCache | None = None) -> None:
+                 health: HealthMonitor | None = None, cache: ResponseCache | None = None,
+                 drills: DrillWindows | None = None) -> None:
         self._configs = configs
         self._cooldowns = cooldowns
         self._clock = clock
@@ -44,12 +48,16 @@ class PlanningActivities:
         self._rng = rng or random.Random()
         self._health = health
         self._cache = cache
+        self._drills = drills
 
     @activity.defn(name=PLAN_ACTIVITY)
     async def plan(self, inp: PlanInput) -> Plan:
-        """Build the plan; an unknown task type raises a non-retryable ``InvalidRequest``."""
+        """Build the plan; an unknown task type or a forced target that cannot serve the request
+        raises a non-retryable ``InvalidRequest``."""
         try:
             return await self.make(inp, _health_draw())
+        except ForcedTargetUnfit as e:
+            raise ApplicationError(str(e), type=ErrorClass.INVALID_REQUEST.value, non_retryable=True) from None
         except UnknownRoute:
             routes = ", ".join(sorted(self._configs.current()[0].routes))
             raise ApplicationError(f"unknown task type {inp.task_type!r}; known routes: {routes}",
@@ -58,15 +66,19 @@ class PlanningActivities:
     async def make(self, inp: PlanInput, health_draw: float, record_as: str | None = None) -> Plan:
         """The plan of ``inp`` (the activity's body, also called by the gateway before a start,
         ``worker/gateway/plan_ahead.py``); ``health_draw`` in [0, 1) against traffic shares;
-        ``record_as``: the workflow id a cache hit's outcome row is written under outside an
-        activity (``None``: the running activity's). Raises :class:`core.plan.UnknownRoute`."""
+        ``record_as``: the id of the workflow about to start, outside an activity (a cache hit's
+        outcome row is written under it and the canary draw hashes it; ``None``: the running
+        activity's workflow). Raises :class:`core.plan.UnknownRoute`, :class:`core.plan.ForcedTargetUnfit`."""
         cfg, version = self._configs.current()
         if self._health is not None:
             await self._health.ensure_started()
+        workflow_id = record_as if record_as is not None else activity.info().workflow_id
         plan = build_plan(cfg, inp, await self._cooldowns.active(), self._clock(), version,
                           rankings=await self._rankings.current() if self._rankings else None,
                           ranking_draw=self._rng.random(),
-                          health=self._health.views() if self._health else None, health_draw=health_draw)
+                          health=self._health.views() if self._health else None, health_draw=health_draw,
+                          canary_draw=canary_draw(workflow_id),
+                          live_drills=await self._drills.active() if self._drills else None)
         return await self._with_cache(cfg, inp, plan, record_as)
 
     async def _with_cache(self, cfg: SwitchyardConfig, inp: PlanInput, plan: Plan,
@@ -87,6 +99,8 @@ class PlanningActivities:
             return plan
         plan.stale_key = key if ccfg.stale_if_error_s > 0 else None
         plan.cache_hit = await self._cache.lookup(plan.route, inp.tenant, key, ccfg, record_as=record_as)
+        if plan.cache_hit is None and self._cache.semantic is not None:
+            plan.cache_hit = await self._cache.semantic.lookup(plan.route, inp, key, ccfg, record_as=record_as)
         plan.cache_status = "hit" if plan.cache_hit is not None else "miss"
         return plan
 

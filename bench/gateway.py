@@ -281,7 +281,9 @@ async def _start_gateway(tmpd: Path, sim_url: str, port: int, temporal: str, pro
     key = (await ApiKeyStore(engine).create("bench")).key
     await engine.dispose()
     cfg = tmpd / "switchyard.yaml"
-    cfg.write_text(yaml.safe_dump(sim_config_dict(sim_url, gateway={"auth": "required", "port": port})))
+    # max_in_flight_workflows 16: the cap the recorded figures were measured with (default: none)
+    gateway = {"auth": "required", "port": port, "max_in_flight_workflows": 16}
+    cfg.write_text(yaml.safe_dump(sim_config_dict(sim_url, gateway=gateway)))
     log = tmpd / "gateway.log"
     procs.append(spawn([sys.executable, "-m", "worker.cli", "gateway", "--config", str(cfg),
                         "--processes", str(processes)], log,

@@ -10,7 +10,8 @@ popular questions (temperature 0), the rest unique. Three systems, one after the
 machine and simulator:
 
 - **on**: ``switchyard gateway`` with the route's exact cache and load shedding
-  (``overload.max_in_flight`` = the chain's capacity x its median latency, with headroom);
+  (``overload.max_in_flight`` = the chain's capacity x its median latency x 3, shares high 0.9,
+  normal 0.55, low 0.3);
 - **off**: the same gateway with neither (every request goes to a provider and waits);
 - **litellm**: the LiteLLM proxy with its in-memory response cache and each deployment's ``rpm``
   set to the same capacity (it has no request priorities in this set-up: its scheduler needs a
@@ -54,6 +55,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "overload.json"
 TARGETS = ["openai/gpt-4o@us-east", "openai/gpt-4o@eu-west"]
 PRIORITIES = [("high", 0.2), ("normal", 0.4), ("low", 0.4)]
 DEADLINE_S = 10.0
+#: Admission shares per priority: the lower priorities leave high-priority requests room for their
+#: own bursts (the defaults, high 0.9 / normal 0.75 / low 0.5, let normal and low hold 75%).
+SHARES = {"high": 0.9, "normal": 0.55, "low": 0.3}
+HEADROOM = 3.0
 LATENCY_MS = 400.0
 
 
@@ -152,7 +157,7 @@ def switchyard_config(sim_url: str, port: int, on: bool, max_in_flight: int) -> 
     route = {"chain": ["openai/gpt-4o"], "retries": 0, "max_retry_wait_s": 1, "deadline_s": DEADLINE_S}
     if on:
         route["cache"] = {"mode": "exact", "ttl_s": 600}
-        route["overload"] = {"max_in_flight": max_in_flight, "retry_after_s": 1}
+        route["overload"] = {"max_in_flight": max_in_flight, "retry_after_s": 1, "shares": SHARES}
     data["routes"] = {"support_reply": route}
     data["default_route"] = "support_reply"
     return data
@@ -232,7 +237,7 @@ async def start_litellm(tmpd: Path, sim_url: str, rpm: int, procs: list) -> tupl
 async def main(args: argparse.Namespace) -> None:
     capacity_rps = 2 * args.rpm / 60.0
     rate = capacity_rps * args.overload
-    max_in_flight = max(2, round(capacity_rps * LATENCY_MS / 1000 * 1.5))
+    max_in_flight = max(2, round(capacity_rps * LATENCY_MS / 1000 * HEADROOM))
     print(f"bench/overload: chain capacity {capacity_rps:g} req/s, offered {rate:g} req/s ({args.overload:g}x) for "
           f"{args.seconds:g} s, repeat share {args.repeat:.0%}, max_in_flight {max_in_flight}", file=sys.stderr)
     results: dict[str, Result] = {}
@@ -297,6 +302,7 @@ def print_report(results: dict[str, Result], args: argparse.Namespace) -> None:
     for n in names:
         if results[n].errors:
             print(f"  {n} non-200: {results[n].errors}")
+    print_ratios(results)
     on = results.get("on")
     if on is not None and on.quiet_hit_p50_ms is not None:
         added = on.quiet_hit_p50_ms - (on.http_floor_p50_ms or 0.0)
@@ -306,6 +312,22 @@ def print_report(results: dict[str, Result], args: argparse.Namespace) -> None:
     if high is not None:
         print(f"goal high-priority success >= 99% at {args.overload:g}x: {high:.1%} "
               f"({'met' if high >= 0.99 else 'NOT met'})")
+
+
+def print_ratios(results: dict[str, Result]) -> None:
+    """Switchyard with caching and shedding against each other system: success and p99 per priority."""
+    on = results.get("on")
+    if on is None:
+        return
+    for other in (n for n in results if n != "on"):
+        r = results[other]
+        parts = []
+        for prio, _ in PRIORITIES:
+            a, b = on.by_priority.get(prio, {}), r.by_priority.get(prio, {})
+            succ = f"{a.get('success', 0) / b['success']:.2f}x" if b.get("success") else "-"
+            p99 = f"{a['p99_ms'] / b['p99_ms']:.2f}x" if a.get("p99_ms") and b.get("p99_ms") else "-"
+            parts.append(f"{prio} success {succ}, p99 {p99}")
+        print(f"ratio on / {other}: " + "; ".join(parts))
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.chat import ChatRequest, ChatResponse, ToolCall, Usage
+from core.quality_trace import Normalization
 from core.request import AttemptRecord
 
 
@@ -54,7 +55,8 @@ class AttemptInput(_Model):
     the error class of the failure that moved the walk to this target (``None`` on the first
     target), for the route's failover budget (``core/failover_budget.py``).
     ``cache_key``: store a complete, unflagged answer in the route's response cache under this key
-    (``core/cache.py``; ``None``: do not store).
+    (``core/cache.py``; ``None``: do not store). ``repair_allowed``: this attempt may make the
+    request's one JSON repair call (``core/normalize.py``); ``False`` once an earlier attempt made it.
     ``recovering``: the attempt runs in a later workflow task than the workflow's first (a task
     retried after a worker died, or a heartbeated one): the first attempt then returns the answer
     journaled for an early reply (``activities/early_reply.py``) instead of calling again.
@@ -79,6 +81,7 @@ class AttemptInput(_Model):
     failover_after: str | None = None
     cache_key: str | None = None
     recovering: bool = False  # a later workflow task than the first: look for a journaled answer first
+    repair_allowed: bool = True
 
     def stream_id(self) -> str:
         """The key the deltas are published under: ``stream_key``, else the workflow id."""
@@ -88,7 +91,9 @@ class AttemptInput(_Model):
 class AttemptResult(_Model):
     """A successful attempt: the mapped response (or a reference to it when it was too large
     for a Temporal payload), latency in ms, usage in tokens, cost in USD, and the earlier failed
-    tries of this same attempt (from the outcome table) so the trace shows every call."""
+    tries of this same attempt (from the outcome table) so the trace shows every call.
+    ``variant``/``rewrite``: the prompt sent (``core/request.py`` :class:`AttemptRecord`);
+    ``normalization``: what output normalisation changed (``core/quality_trace.py``)."""
 
     target: str
     response: ChatResponse | None = None
@@ -101,6 +106,9 @@ class AttemptResult(_Model):
     try_no: int = 1
     earlier_tries: list[AttemptRecord] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    variant: str | None = None
+    rewrite: str | None = None
+    normalization: Normalization | None = None
 
 
 class AttemptFailure(_Model):
@@ -112,7 +120,8 @@ class AttemptFailure(_Model):
     failed after its first token: everything the client has received so far (rescue input).
     ``usage``/``cost_usd``: what this failed call produced and costs (a cut stream is billed).
     ``stop_walk``: the request ends here (a streamed answer the client already holds cannot be
-    made valid, e.g. invalid JSON after a rescue).
+    made valid, e.g. invalid JSON after a rescue). ``variant``/``rewrite``: the prompt sent;
+    ``repair_used``: this attempt made the request's one JSON repair call (and it did not help).
     """
 
     target: str
@@ -128,3 +137,6 @@ class AttemptFailure(_Model):
     usage: Usage | None = None
     cost_usd: float = 0.0
     stop_walk: bool = False
+    variant: str | None = None
+    rewrite: str | None = None
+    repair_used: bool = False

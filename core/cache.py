@@ -19,11 +19,12 @@ import json
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.chat import ChatRequest, ChatResponse
+from core.semantic import SemanticCacheConfig
 
-CacheMode = Literal["off", "exact"]
+CacheMode = Literal["off", "exact", "semantic"]
 #: Per-request cache control (``RequestInput.cache``), from ``Cache-Control`` / ``x-switchyard-cache``:
 #: ``default`` look up and store; ``no-cache`` / ``refresh`` skip the lookup, store the new answer;
 #: ``no-store`` / ``off`` neither look up nor store.
@@ -46,13 +47,19 @@ class _Strict(BaseModel):
 class CacheConfig(_Strict):
     """A route's ``cache`` block (``routes.NAME.cache``).
 
-    ``mode``: ``off`` (default) or ``exact``. Tiered TTLs (s): a new entry lives ``ttl_s``; once
-    it has been served ``popular_after_hits`` times it lives ``popular_ttl_s`` from its latest hit;
+    ``mode``: ``off`` (default), ``exact``, or ``semantic`` (exact first, then a question close
+    enough in meaning, per the ``semantic`` block: ``core/semantic.py``). Tiered TTLs (s): a new
+    entry lives ``ttl_s``; once it has been served ``popular_after_hits`` times it lives
+    ``popular_ttl_s`` from its latest hit;
     ``evergreen_ttl_s`` (set for routes whose answers do not age, e.g. FAQ) replaces both.
     ``max_temperature``: a request asking for a higher temperature is non-deterministic and is not
     cached unless ``allow_nondeterministic`` (no temperature = the route's default, cached).
     ``stale_if_error_s``: how long past its expiry an entry may still be served, labelled stale,
-    when every target of the chain fails or is open (0: never).
+    when every target of the chain fails or is open (0: never). ``gateway_hits``: the gateway
+    answers a fresh exact hit itself, before admission control and without starting a workflow
+    (``worker/gateway/cache_hook.py``; the outcome row is its audit, written after the answer);
+    ``false``: every hit runs as a workflow, visible in the Temporal UI. Clients of the Temporal
+    API (CLI, batch, ``SwitchyardClient``) always look up in the workflow.
     """
 
     mode: CacheMode = "off"
@@ -63,6 +70,14 @@ class CacheConfig(_Strict):
     max_temperature: float = Field(default=0.5, ge=0, le=2)
     allow_nondeterministic: bool = False
     stale_if_error_s: float = Field(default=0.0, ge=0, le=30 * 86_400)
+    semantic: SemanticCacheConfig | None = None
+    gateway_hits: bool = True
+
+    @model_validator(mode="after")
+    def _semantic_block(self) -> CacheConfig:
+        if self.mode == "semantic" and self.semantic is None:
+            raise ValueError("mode semantic needs a semantic block: {embed_with: ROUTE | local, threshold: 0.9}")
+        return self
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -82,25 +97,32 @@ class CacheStoreConfig(_Strict):
     The Switchyard database (SQLite or PostgreSQL) always holds the durable entries;
     ``redis_url`` adds Redis as the shared hot tier across gateway replicas (read-through,
     write-through; ``None``: no Redis). ``max_entries``: bound of the database table; past it the
-    least recently used entries are evicted (checked every ``evict_every`` stores). A backend
-    error is a miss, never a failed request.
+    least recently used entries are evicted (checked every ``evict_every`` stores).
+    ``memory_entries`` / ``memory_ttl_s``: each process also keeps its most recently used entries
+    in memory (LRU, 0: none) for at most ``memory_ttl_s`` s, so a hit costs no I/O and an entry
+    another replica refreshed is served at most that long. A backend error is a miss, never a
+    failed request.
     """
 
     redis_url: str | None = None
     max_entries: int = Field(default=100_000, ge=10, le=100_000_000)
+    memory_entries: int = Field(default=1024, ge=0, le=1_000_000)
+    memory_ttl_s: float = Field(default=5.0, gt=0, le=300)
     evict_every: int = Field(default=100, ge=1, le=100_000)
 
 
 class CacheHit(BaseModel):
     """An answer served from the cache. ``state``: ``hit`` (fresh) or ``stale``; ``age_s``: since
     it was stored (s); ``saved_usd``: what the original answer cost (USD), not billed again;
-    ``source_target``: the target that produced it."""
+    ``source_target``: the target that produced it; ``similarity``: the cosine similarity of the
+    question it was matched on (``None``: an exact match)."""
 
     response: ChatResponse
     state: Literal["hit", "stale"]
     age_s: float
     saved_usd: float
     source_target: str
+    similarity: float | None = None
 
 
 def request_digest(req: ChatRequest) -> str:

@@ -43,8 +43,11 @@ from core.alerts_config import AlertsConfig
 from core.budgets import BudgetRule
 from core.cache import CacheConfig, CacheStoreConfig
 from core.concurrency import ConcurrencySettings
+from core.drill_config import CanaryConfig, DrillConfig, drill_problems
 from core.health.settings import HealthSettings
 from core.metrics_config import MetricsConfig
+from core.normalize_config import NormalizeConfig
+from core.prompt_variants import PromptsConfig, prompt_problems
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
 Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling", "embeddings", "thinking"]
@@ -233,6 +236,11 @@ class RouteConfig(_Strict):
     cost_aware_failover: bool = False
     overload: OverloadConfig | None = None  # load shedding (core/admission_config.py)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    critical: bool = False  # drills weekly instead of monthly (core/drill_config.py)
+    drill: DrillConfig = Field(default_factory=DrillConfig)  # failover drills and eval (core/drill_config.py)
+    canary: CanaryConfig = Field(default_factory=CanaryConfig)  # live share to the first backup
+    prompts: PromptsConfig | None = None  # variants, transformation (core/prompt_variants.py, docs/QUALITY.md)
+    normalize: NormalizeConfig | None = None  # output normalisation (core/normalize_config.py)
 
     @field_validator("learn", mode="before")
     @classmethod
@@ -268,7 +276,9 @@ class GatewayConfig(_Strict):
     in-process worker runs at once (workflow tasks and attempts; a streamed request holds its slot
     until its last token, so this bounds the streams served at once; more wait for a slot).
     ``max_in_flight_workflows``: whole-answer requests one gateway process runs at once (start to
-    answer, read at start); more wait in the gateway, first come first served (``docs/PERFORMANCE.md``).
+    answer, read at start; 0, the default: no cap); more wait in the gateway, first come first
+    served, at most their deadline (then 429) (``docs/PERFORMANCE.md``). Sized for a fast
+    upstream: with real providers' seconds-long answers a small cap limits throughput.
     """
 
     auth: Literal["required", "off"] = "required"
@@ -277,7 +287,7 @@ class GatewayConfig(_Strict):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_900_000)
     key_cache_s: float = Field(default=5.0, ge=0, le=300)
     max_concurrent_requests: int = Field(default=1000, ge=1, le=10_000)
-    max_in_flight_workflows: int = Field(default=16, ge=0, le=10_000)  # per process, 0: no cap (PERFORMANCE.md)
+    max_in_flight_workflows: int = Field(default=0, ge=0, le=10_000)  # per process, 0: no cap (PERFORMANCE.md)
 
     @field_validator("auth", mode="before")
     @classmethod
@@ -383,6 +393,9 @@ def validate_config(cfg: SwitchyardConfig) -> list[ConfigProblem]:
             problems.append(ConfigProblem(path=f"routes.{rname}.objective.pinned_primary",
                                           message=f"no target matches {route.objective.pinned_primary!r}"))
         problems.extend(_check_overload(cfg, rname, route))
+        problems.extend(_check_semantic(cfg, rname, route))
+        problems += [ConfigProblem(path=p, message=m) for p, m in drill_problems(rname, route.drill, seen)]
+        problems += [ConfigProblem(path=p, message=m) for p, m in prompt_problems(cfg, rname, route.prompts)]
     if cfg.default_route is not None and cfg.default_route not in cfg.routes:
         problems.append(ConfigProblem(path="default_route", message=f"unknown route {cfg.default_route!r}"))
     return problems
@@ -397,6 +410,22 @@ def _check_overload(cfg: SwitchyardConfig, rname: str, route: RouteConfig) -> li
         return [ConfigProblem(path=path, message=f"unknown route {brownout!r}")]
     if brownout == rname:
         return [ConfigProblem(path=path, message="a route cannot brown out to itself")]
+    return []
+
+
+def _check_semantic(cfg: SwitchyardConfig, rname: str, route: RouteConfig) -> list[ConfigProblem]:
+    embed_with = route.cache.semantic.embed_with if route.cache.semantic else "local"
+    if embed_with == "local" or route.cache.mode != "semantic":
+        return []
+    path = f"routes.{rname}.cache.semantic.embed_with"
+    if embed_with not in cfg.routes:
+        return [ConfigProblem(path=path, message=f"unknown route {embed_with!r} (or 'local')")]
+    try:
+        groups = expand_chain(cfg, embed_with)
+    except ChainError:
+        return []  # reported on that route's own chain
+    if not any("embeddings" in t.capabilities for g in groups for t in g):
+        return [ConfigProblem(path=path, message=f"route {embed_with!r} has no target with the embeddings capability")]
     return []
 
 

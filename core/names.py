@@ -30,3 +30,10 @@ LEARNING_WRITE_ACTIVITY = "switchyard.learning.write"
 LEARNING_SCHEDULE_ID = "switchyard-learning"
 
 DEFAULT_TASK_QUEUE = "switchyard-requests"
+
+DRILL_WORKFLOW = "DrillWorkflow"
+DRILL_PREPARE_ACTIVITY = "switchyard.drill.prepare"
+DRILL_RECORD_ACTIVITY = "switchyard.drill.record"
+DRILL_SCHEDULE_PREFIX = "switchyard-drill"
+DRILL_OPEN_WINDOW_ACTIVITY = "switchyard.drill.open_window"
+DRILL_MEASURE_ACTIVITY = "switchyard.drill.measure"

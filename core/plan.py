@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.cache import CacheHit, CachePolicy, CacheStatus
+from core.canary import LiveDrill, apply_canary, apply_live_drill
 from core.config import SwitchyardConfig, TargetConfig, expand_chain, targets_for_entry
 from core.health.routing import apply_health
 from core.health.view import TargetView
@@ -29,7 +30,8 @@ class _Model(BaseModel):
 
 
 class PlanInput(_Model):
-    """What planning needs to know about a request (never the messages themselves).
+    """What planning needs to know about a request (of the messages, only the last question, for
+    a route with a semantic cache).
 
     Token figures are estimates (``core/tokens.py``).
     """
@@ -47,6 +49,14 @@ class PlanInput(_Model):
     cache_digest: str | None = None
     cache_policy: CachePolicy = "default"
     temperature: float | None = None  # the request's sampling temperature (non-deterministic above the route's max)
+    # The semantic cache (core/semantic.py): the question's text and the digest of the rest of the
+    # request (None: not cacheable or no question). The only message text planning sees; local
+    # activity inputs are not written to history.
+    semantic_question: str | None = None
+    semantic_first_turn: bool = False  # the question is the request's only user message
+    semantic_context: str | None = None
+    # A drill or eval run: call only this target (config id), whatever its health or cooldown.
+    force_target: str | None = None
 
 
 class StaleLookup(_Model):
@@ -110,6 +120,11 @@ class Plan(_Model):
     cache_hit: CacheHit | None = None
     cache_key: str | None = None
     stale_key: str | None = None
+    # Canary (core/canary.py): the first backup was put first for this request; ``forced``: the
+    # target a drill or eval run forced (the plan holds only it).
+    canary: bool = False
+    forced: str | None = None
+    live_drill: str | None = None  # the live drill (run id) that put its backup first
 
 
 class Cooldown(_Model):
@@ -129,6 +144,14 @@ SKIP_COOLDOWN = "cooling down"
 
 class UnknownRoute(KeyError):
     """The request's task type names no route."""
+
+
+class ForcedTargetUnfit(ValueError):
+    """A drill or eval forced a target that is not configured or cannot take the request."""
+
+
+#: The reason of a forced target's plan entry and of the targets it skips.
+FORCED_REASON = "forced by a drill or eval run"
 
 
 def _entry(t: TargetConfig, protocol: str, reasons: list[str]) -> PlanEntry:
@@ -154,7 +177,8 @@ def _unfit_reason(cfg: SwitchyardConfig, t: TargetConfig, inp: PlanInput) -> str
 def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Cooldown], now: float,
                config_version: str = "", health: Mapping[str, TargetView] | None = None,
                health_draw: float = 0.0, rankings: Mapping[str, Ranking] | None = None,
-               ranking_draw: float = 0.0) -> Plan:
+               ranking_draw: float = 0.0, canary_draw: float | None = None,
+               live_drills: Mapping[str, list[LiveDrill]] | None = None) -> Plan:
     """Expand ``inp.task_type``'s route into a :class:`Plan`.
 
     ``cooldowns``: active cooldowns by target id; ``now``: unix seconds. A cooled-down target is
@@ -164,7 +188,13 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
     otherwise moved behind healthier targets (``core/health/routing.py``). ``rankings``: task type
     -> latest learned ranking; the route's one orders the chain groups first, ``ranking_draw`` in
     [0, 1) picking the first group by share (``core/learning/reorder.py``), and cooldowns and
-    health then override that order. Raises :class:`UnknownRoute`.
+    health then override that order. ``canary_draw`` in [0, 1) (``core/canary.py``): below the
+    route's ``canary.share`` the first backup goes first (not for pinned requests); below the
+    share of one of the route's open live drills (``live_drills``: route -> windows) its backup
+    does: overlapping windows take consecutive bands of the draw, so two drills never share a
+    request. With
+    ``inp.force_target`` the plan holds only that target. Raises :class:`UnknownRoute`, and
+    :class:`ForcedTargetUnfit` for a forced target that is unknown or cannot take the request.
     """
     try:
         route_name, route = cfg.route(inp.task_type)
@@ -194,7 +224,11 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
         if e.target in active and e not in entries:
             c = active[e.target]
             skipped[e.target] = f"{SKIP_COOLDOWN} for {c.until - now:.1f} s after {c.reason}"
+    if inp.force_target:
+        return _forced_plan(cfg, inp, route_name, fitting, skipped, config_version)
     _pin_first(entries, inp.pinned_target)
+    canary, drilled = _trial_order(entries, inp, route.canary.share, canary_draw,
+                                   (live_drills or {}).get(route_name, []))
     panic = False
     if health:
         entries, panic = apply_health(entries, health, health_draw)
@@ -206,7 +240,46 @@ def build_plan(cfg: SwitchyardConfig, inp: PlanInput, cooldowns: Mapping[str, Co
                 retries=route.retries, max_retry_wait_s=route.max_retry_wait_s, deadline_s=route.deadline_s,
                 config_version=config_version, rescue=route.rescue,
                 cooldown_ends={k: c.until for k, c in active.items() if k in {e.target for e in fitting}},
-                health_draw=health_draw if health else None, health_panic=panic, ranking=ranking_use)
+                health_draw=health_draw if health else None, health_panic=panic, ranking=ranking_use,
+                canary=canary, live_drill=drilled)
+
+
+def _trial_order(entries: list[PlanEntry], inp: PlanInput, canary_share: float, draw: float | None,
+                 drills: list[LiveDrill]) -> tuple[bool, str | None]:
+    """Reorder ``entries`` for the live drill whose band holds ``draw`` (window i: from the sum of
+    the earlier windows' shares, for its own share), else for the canary (``core/canary.py``);
+    returns ``(canary, live drill run id)``. Pinned requests are left alone."""
+    if draw is None or inp.pinned_target is not None:
+        return False, None
+    low = 0.0
+    for drill in drills:
+        if low <= draw < low + drill.share:
+            return False, drill.run_id if apply_live_drill(entries, drill) else None
+        low += drill.share
+    return draw < canary_share and apply_canary(entries, canary_share), None
+
+
+def _forced_plan(cfg: SwitchyardConfig, inp: PlanInput, route_name: str, fitting: list[PlanEntry],
+                 skipped: dict[str, str], config_version: str) -> Plan:
+    """The plan of a drill or eval request: the forced target alone (health and cooldowns do not
+    apply; a target outside the route's chain, such as a judge, is allowed)."""
+    forced = inp.force_target or ""
+    entry = next((e for e in fitting if e.target == forced), None)
+    if entry is None:
+        try:
+            t = cfg.target(forced)
+        except KeyError:
+            raise ForcedTargetUnfit(f"forced target {forced!r} is not configured") from None
+        if forced in skipped or (why := _unfit_reason(cfg, t, inp)):
+            raise ForcedTargetUnfit(f"forced target {forced!r} cannot take this request: "
+                                    f"{skipped.get(forced) or why}")
+        entry = _entry(t, cfg.providers[t.provider].protocol, ["not in the route's chain"])
+    entry.reasons.insert(0, FORCED_REASON)
+    skipped = {**skipped, **{e.target: f"{FORCED_REASON} to {forced}" for e in fitting if e.target != forced}}
+    route = cfg.routes[route_name]
+    return Plan(route=route_name, entries=[entry], skipped=skipped, retries=route.retries,
+                max_retry_wait_s=route.max_retry_wait_s, deadline_s=route.deadline_s,
+                config_version=config_version, rescue=route.rescue, forced=forced)
 
 
 def _cheaper_first(cfg: SwitchyardConfig, entries: list[PlanEntry], inp: PlanInput,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.cache import CachePolicy, CacheStatus
 from core.chat import ChatRequest, ChatResponse
 from core.plan import Plan
+from core.quality_trace import Normalization
 
 
 class _Model(BaseModel):
@@ -38,6 +39,8 @@ class RequestInput(_Model):
     decides whether it caches at all). ``plan``: the plan, made by the caller just before the start
     (the gateway, ``worker/gateway/plan_ahead.py``) so the workflow runs no planning step; it is
     recorded in history with the input. ``None``: the workflow plans (a local activity).
+    ``force_target``: a drill or eval run's request: call only this target id, skipping the
+    primary and whatever health says, with no response cache (``core/plan.py``; the plan records it).
     """
 
     request: ChatRequest
@@ -54,6 +57,7 @@ class RequestInput(_Model):
     prefer_cheaper: bool = False
     cache: CachePolicy = "default"
     plan: Plan | None = None  # planned by the caller before the start (the gateway): no planning step
+    force_target: str | None = None
 
 
 class AttemptRecord(_Model):
@@ -65,6 +69,9 @@ class AttemptRecord(_Model):
     provider's error message, never model output. ``streamed_chars``: for a streamed answer, how many
     chars of the text the client received this call produced (a part of a rescued answer);
     ``cost_usd``: what a failed call that produced such a part costs (USD, estimated tokens).
+    ``variant``: the route's prompt variant sent to this target (``core/prompt_variants.py``;
+    ``None``: the route has no prompts); ``rewrite``: the id of the stored prompt rewrite sent
+    instead of the variant's system text (``core/prompt_transform.py``), if any.
     """
 
     seq: int
@@ -77,6 +84,8 @@ class AttemptRecord(_Model):
     retry_after_s: float | None = None
     streamed_chars: int | None = None
     cost_usd: float | None = None
+    variant: str | None = None
+    rewrite: str | None = None
 
 
 class RoutingTrace(_Model):
@@ -89,7 +98,12 @@ class RoutingTrace(_Model):
     rescued stream (other failed calls are not billed by providers); ``latency_ms``: whole workflow,
     by the workflow clock. ``cache``: how the request met the route's response cache (``hit``,
     ``stale``, ``miss``, ``bypass``; ``None``: the route has no cache); ``cache_age_s``: age of a
-    served entry (s); ``saved_usd``: the original cost of a served entry, not billed again.
+    served entry (s); ``saved_usd``: the original cost of a served entry, not billed again;
+    ``cache_similarity``: the cosine similarity of a semantic cache match (``None``: exact).
+    ``canary``: the plan put the first backup first (``core/canary.py``); ``forced``: the target a
+    drill or eval run forced. ``normalization``: what the route's output normalisation changed in
+    the answer, with the raw answer's payload ref and the JSON repair call if any
+    (``core/quality_trace.py``).
     """
 
     route: str
@@ -107,6 +121,10 @@ class RoutingTrace(_Model):
     cache: CacheStatus | None = None
     cache_age_s: float | None = None
     saved_usd: float = 0.0
+    cache_similarity: float | None = None
+    canary: bool = False
+    forced: str | None = None
+    normalization: Normalization | None = None
 
 
 class RequestResult(_Model):

@@ -12,7 +12,8 @@ What the answer says depends only on the request (prose, JSON values and tool ar
 prompts left out, since gateways add their own, e.g. "Respond in JSON.") and on the drawn
 length ``plan.output_tokens``; the target's own stream decides only faults (corruption). A
 continuation request (``simulator.continuation``) is answered with the rest of the answer the
-original request gets; a forced tool call is answered whole, as for the original request.
+original request gets; a forced tool call is answered whole, as for the original request. A JSON
+repair request (``core/normalize.py``) is answered without corruption.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from core.normalize import REPAIR_PREFIX
 from simulator.behaviour import Plan
 from simulator.continuation import Continuation, continuation_text
-from simulator.corrupt import BREAKING, corrupt_json_text, corrupt_text, corrupt_value
+from simulator.corrupt import BREAKING, WRAPPING, corrupt_json_text, corrupt_text, corrupt_value
+from simulator.judge import judge_reply
 from simulator.text import CHARS_PER_TOKEN, compose, count_tokens, keywords, prompt_seed, prompt_tokens
 from simulator.values import value_for_schema
 
@@ -60,6 +63,7 @@ class Ask:
     continuation: Continuation | None = None  # set when the request asks to continue a partial answer
     turns: tuple[str, ...] = ()  # texts of the conversation turns without system prompts (seed the prose)
     thinking_budget: int | None = None  # Anthropic extended thinking asked for (tokens)
+    system: str = ""  # the system prompt text as the protocol carries it (``GET /_sim/requests``)
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ def _tool_call(ask: Ask, plan: Plan, words: list[str], prose: random.Random, rng
     args = _free_json(ask, plan, words, prose) if _free_object(schema) else value_for_schema(schema, words, prose)
     args = args if isinstance(args, dict) else {"value": args}
     kind = plan.corrupt_kind
-    if kind is None:
+    if kind is None or kind in WRAPPING:
         return ToolCall(new_id(), spec.name, args, json.dumps(args))
     arguments = corrupt_json_text(args, kind, rng)
     return ToolCall(new_id(), spec.name, corrupt_value(args, kind, rng), arguments)
@@ -152,7 +156,7 @@ def _fresh(ask: Ask, plan: Plan, rng: random.Random) -> Answer:
     if ask.json_asked:
         text = _json_text(ask, plan, words, prose, rng)
     else:
-        text = compose(words, plan.output_tokens, prose)
+        text = judge_reply(ask.last_user) or compose(words, plan.output_tokens, prose)
         text = corrupt_text(text, kind, rng) if kind else text
     text, finish = _cap(text, ask.max_tokens)
     return Answer(text, None, finish, prompt, count_tokens(text), kind)
@@ -177,7 +181,11 @@ def _continued(ask: Ask, cont: Continuation, plan: Plan, rng: random.Random) -> 
 
 
 def build_answer(ask: Ask, plan: Plan, rng: random.Random) -> Answer:
-    """The answer to ``ask`` under ``plan``; ``rng`` (the target's stream) draws only corruption."""
+    """The answer to ``ask`` under ``plan``; ``rng`` (the target's stream) draws only corruption.
+    A repair request (the last user turn starts with :data:`core.normalize.REPAIR_PREFIX`) is
+    answered without the target's corruption, as a model asked to fix its answer usually does."""
+    if ask.last_user.startswith(REPAIR_PREFIX):
+        plan = replace(plan, corrupt_kind=None)
     if ask.continuation is not None:
         return _continued(ask, ask.continuation, plan, rng)
     return _fresh(ask, plan, rng)

@@ -125,6 +125,7 @@ class AnthropicProtocol(Protocol):
             continuation=None if partial is None else Continuation(partial, False, turns[:-1], last_user),
             turns=turns,
             thinking_budget=budget,
+            system=system,
         )
 
     @staticmethod

@@ -10,6 +10,7 @@
   ``{"applied": [...], "state": ...}``.
 - ``GET  /_sim/stats`` / ``POST /_sim/stats/reset``: per-target counters (see ``simulator.stats``).
 - ``GET  /_sim/scenario``: the loaded scenario as JSON.
+- ``GET  /_sim/requests[?target=ID]``: the last requests each target received (``simulator.received``).
 """
 
 from __future__ import annotations
@@ -79,13 +80,18 @@ class Control:
         return JSONResponse(self.world.stats.snapshot(self.world.targets))
 
     async def stats_reset(self, request: Request) -> Response:
-        """Zero the counters."""
+        """Zero the counters (and forget the received requests)."""
         self.world.stats.clear()
+        self.world.received.clear()
         return JSONResponse(self.world.stats.snapshot(self.world.targets))
 
     async def scenario(self, request: Request) -> Response:
         """The loaded scenario."""
         return JSONResponse(self.world.scenario.model_dump(mode="json", by_alias=True, exclude_unset=True))
+
+    async def requests(self, request: Request) -> Response:
+        """The last requests per target (``?target=ID``: one target's only)."""
+        return JSONResponse(self.world.received.snapshot(request.query_params.get("target")))
 
     def routes(self) -> list[Route]:
         """The ``/_sim`` routes."""
@@ -96,4 +102,5 @@ class Control:
             Route("/_sim/stats", self.stats, methods=["GET"]),
             Route("/_sim/stats/reset", self.stats_reset, methods=["POST"]),
             Route("/_sim/scenario", self.scenario, methods=["GET"]),
+            Route("/_sim/requests", self.requests, methods=["GET"]),
         ]

@@ -9,6 +9,10 @@ Kinds and effects:
 - ``truncated``: the text stops mid-sentence, without its final part (finish reason still "stop").
 - ``off_topic``: fluent text unrelated to the prompt.
 - ``invalid_json``: text that is not parseable JSON (an unterminated object).
+- ``preamble``, ``signoff``, ``json_fence``: the answer wrapped the way chatty models wrap it: an
+  announcing first line ("Sure! Here is the answer:"), a closing line ("Let me know if you have any
+  other questions!"), or a markdown code fence around JSON (Switchyard's output normalisation,
+  ``core/normalize.py``, removes each). Tool-call arguments are left as they are.
 
 For JSON answers, ``foreign_script``, ``repetition`` and ``off_topic`` change string values inside
 still-valid JSON; the other kinds break the JSON text. Tool-call arguments given as objects
@@ -27,10 +31,24 @@ from simulator.text import count_tokens, off_topic
 FOREIGN_RUNS = ("สวัสดีครับ ข้อมูลสำคัญ", "数据处理结果如下", "Привет, данные обработаны", "مرحبا بالعالم",
                 "こんにちは世界のデータ")
 BREAKING = frozenset({"empty", "truncated", "invalid_json"})
+PREAMBLE = "Sure! Here is the answer:\n\n"
+SIGNOFF = "\n\nLet me know if you have any other questions!"
+WRAPPING = frozenset({"preamble", "signoff", "json_fence"})
+
+
+def wrap_text(text: str, kind: str) -> str:
+    """``text`` with the wrapping ``kind`` (``preamble``, ``signoff``, ``json_fence``) around it."""
+    if kind == "preamble":
+        return PREAMBLE + text
+    if kind == "signoff":
+        return text + SIGNOFF
+    return f"```json\n{text}\n```"
 
 
 def corrupt_text(text: str, kind: str, rng: random.Random) -> str:
     """``text`` with the corruption ``kind`` applied."""
+    if kind in WRAPPING:
+        return wrap_text(text, kind)
     if kind == "empty":
         return ""
     if kind == "off_topic":
@@ -64,6 +82,8 @@ def corrupt_value(value: Any, kind: str, rng: random.Random) -> Any:
     ``off_topic``), or ``{}`` for the kinds that would make JSON text unparseable."""
     if kind in BREAKING:
         return {}
+    if kind in WRAPPING:
+        return value
     if isinstance(value, str):
         return corrupt_text(value or "value", kind, rng)
     if isinstance(value, dict):
@@ -75,6 +95,8 @@ def corrupt_value(value: Any, kind: str, rng: random.Random) -> Any:
 
 def corrupt_json_text(value: Any, kind: str, rng: random.Random) -> str:
     """JSON answer text for ``value`` after corruption ``kind``."""
+    if kind in WRAPPING:
+        return wrap_text(json.dumps(value, ensure_ascii=False), kind)
     if kind in BREAKING:
         return corrupt_text(json.dumps(value, ensure_ascii=False), kind, rng)
     return json.dumps(corrupt_value(value, kind, rng), ensure_ascii=False)

@@ -10,7 +10,9 @@
 Vectors are deterministic: the words of the text hashed into ``dimensions`` buckets with a seed per
 model, then L2-normalised, so equal texts get equal vectors, texts sharing words are close, and two
 models give unrelated vectors (what a caller mixing models would get wrong). The target's fault
-settings apply as for generation (error rates, statuses, rate limits, latency).
+settings apply as for generation (error rates, statuses, rate limits, latency). The common
+embedding models (:data:`STANDARD_MODELS`) are served without faults when the scenario does not
+list them.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ from simulator.protocol import Protocol, Reply
 from simulator.world import RequestTraits, World
 
 DEFAULT_DIMENSIONS = 256
+#: Embedding models served with the scenario's baseline (no faults) when a scenario does not list
+#: them, so any scenario can back a config with an embeddings route (the semantic cache's); list
+#: one in the scenario's targets to script its faults.
+STANDARD_MODELS = frozenset({"text-embedding-3-small", "text-embedding-3-large", "text-embedding-004",
+                             "nomic-embed-text"})
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -59,6 +66,8 @@ class EmbeddingHandlers:
         target = self.world.find_target(proto.name, model, region)
         self.world.stats.call(target)
         reply = Reply.new(proto.request_id_prefix, model)
+        if target is None and model in STANDARD_MODELS:
+            return None, None
         if target is None:
             self.world.stats.status(None, 404)
             return None, JSONResponse(proto.error_body(404, model, reply), status_code=404)

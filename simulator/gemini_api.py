@@ -129,6 +129,7 @@ class GeminiProtocol(Protocol):
             tools_text=dumps(body.get("tools")) if tools else "",
             continuation=None if partial is None else Continuation(partial, False, turns[:-1], last_user),
             turns=turns,
+            system=system,
         )
 
     @staticmethod

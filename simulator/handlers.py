@@ -66,6 +66,7 @@ class Handlers:
             return self._reject(None, 404, proto.error_body(404, ask.model, reply))
         if self.require_key and not proto.has_credentials(dict(request.headers), dict(request.query_params)):
             return self._reject(target, *proto.missing_key_error(reply))
+        self.world.received.add(target, ask)
         traits = RequestTraits(ask.stream, ask.json_asked, request.headers.get(TASK_HEADER))
         plan, rate = self.world.plan(target, traits)
         answer = build_answer(ask, plan, self.world.rng(target)) if plan.outcome == "ok" else None

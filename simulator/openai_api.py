@@ -128,6 +128,8 @@ class OpenAIProtocol(Protocol):
             n=self._n(body.get("n")),
             continuation=_continuation(messages, _turns(messages)),
             turns=_turns(messages),
+            system="\n\n".join(_message_text(m) for m in messages
+                                 if isinstance(m, dict) and m.get("role") in ("system", "developer")),
         )
 
     def _n(self, value: Any) -> int:

@@ -31,8 +31,11 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 PROTOCOLS = ("openai", "anthropic", "gemini")
-CorruptKind = Literal["foreign_script", "repetition", "empty", "truncated", "off_topic", "invalid_json"]
+CorruptKind = Literal["foreign_script", "repetition", "empty", "truncated", "off_topic", "invalid_json",
+                      "preamble", "signoff", "json_fence"]
 CORRUPT_KINDS: tuple[str, ...] = CorruptKind.__args__  # type: ignore[attr-defined]
+#: Kinds drawn when a step sets ``corrupt_share`` without ``corrupt_kind`` (the wrappings only when named).
+DEFAULT_CORRUPT_KINDS: tuple[str, ...] = CORRUPT_KINDS[:6]
 StreamFault = Literal["cut", "stall", "error_event", "malformed", "no_final", "tool_cut"]
 STREAM_FAULTS: tuple[str, ...] = StreamFault.__args__  # type: ignore[attr-defined]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
-from simulator.scenario import CORRUPT_KINDS, Behaviour, Distribution, ErrorSpec, Scenario, Step
+from simulator.scenario import DEFAULT_CORRUPT_KINDS, Behaviour, Distribution, ErrorSpec, Scenario, Step
 
 DEFAULT_LATENCY = Distribution(median=400, p99=1500)
 DEFAULT_OUTPUT_TOKENS = Distribution(median=200, p99=600)
@@ -99,7 +99,7 @@ def resolve(b: Behaviour) -> Effective:
         output_tokens=b.output_tokens or DEFAULT_OUTPUT_TOKENS,
         output_tokens_factor=b.output_tokens_factor or 1.0,
         corrupt_share=b.corrupt_share or 0.0,
-        corrupt_kinds=tuple(b.corrupt_kind) if b.corrupt_kind else CORRUPT_KINDS,
+        corrupt_kinds=tuple(b.corrupt_kind) if b.corrupt_kind else DEFAULT_CORRUPT_KINDS,
         rate_limit_rpm=b.rate_limit_rpm,
         task_quality=dict(b.task_quality or {}),
     )

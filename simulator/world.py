@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from simulator.behaviour import Plan, draw_plan
 from simulator.clock import IncidentClock
 from simulator.ratelimit import RateDecision, SlidingWindow
+from simulator.received import ReceivedLog
 from simulator.scenario import Scenario, Step, StepChange, parse_target_id
 from simulator.stats import Stats
 from simulator.timeline import Effective, effective_at, next_step
@@ -35,6 +36,7 @@ class World:
         self.scenario = scenario
         self.clock = IncidentClock(time_scale or scenario.time_scale)
         self.stats = Stats()
+        self.received = ReceivedLog()  # the last requests per target (GET /_sim/requests)
         self.window = SlidingWindow()
         self.live_steps: list[Step] = []
         self.closing = asyncio.Event()
@@ -109,6 +111,7 @@ class World:
         self.live_steps.clear()
         self.window.clear()
         self.stats.clear()
+        self.received.clear()
         self._seed_rngs()
 
     def state(self) -> dict:

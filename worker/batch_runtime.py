@@ -39,7 +39,8 @@ def build_batch_worker(client: Client, services: Services, task_queue: str, *,
     planning = PlanningActivities(services.configs, services.cooldowns, cache=services.cache)
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes,
-                                 limiters=services.limiters, budgets=services.budgets, cache=services.cache)
+                                 limiters=services.limiters, budgets=services.budgets, cache=services.cache,
+                                 prompts=services.prompts)
     batch = BatchActivities(BatchStore(services.engine), services.payloads)
     limits: dict[str, object] = {"max_concurrent_local_activities": max_concurrent,
                                  "max_concurrent_activities": max_concurrent,

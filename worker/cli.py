@@ -2,7 +2,7 @@
 
 Commands: ``up``, ``down``, ``status``, ``worker``, ``gateway``, ``keys``, ``submit``, ``simulate``,
 ``demo``, ``migrate``, ``setup``, ``config-check``, ``batch``, ``chat``, ``schedule``, ``rankings``,
-``health``, ``feedback``, ``cost``.
+``health``, ``feedback``, ``cost``, ``eval``, ``drill``.
 Settings come from the environment (``worker/settings.py``); Temporal connection from Temporal's
 environment configuration (``worker/client.py``).
 """
@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from migrations.runner import upgrade
 from simulator.scenario import ScenarioError
 from worker import stack
+from worker.answer_cli import show_answer
 from worker.batch_cli import batch_app
 from worker.chat_cli import run_chat
 from worker.client import TemporalUnreachable, connect
@@ -36,11 +37,13 @@ from worker.gateway.keys_cli import keys_app
 from worker.gateway.multiproc import run_event_loop, run_processes
 from worker.gateway.server import run_gateway
 from worker.health_cli import send_feedback, show_health
+from worker.prompts_cli import prompts_app
 from worker.rankings_cli import schedule_command, show_rankings
 from worker.render import cli_console, print_status
 from worker.run_worker import run_worker
 from worker.settings import Settings
 from worker.submit_cli import submit_one
+from worker.trial_commands import register_trial_commands
 
 app = typer.Typer(help="Switchyard: durable AI failover on Temporal.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -128,6 +131,7 @@ def gateway(config: ConfigOpt = None,
 
 app.add_typer(keys_app, name="keys")
 app.add_typer(batch_app, name="batch")
+app.add_typer(prompts_app, name="prompts")
 
 
 @app.command()
@@ -290,6 +294,16 @@ def feedback(workflow_id: Annotated[str, typer.Argument(help="Workflow id of the
              comment: Annotated[str, typer.Option(help="Why.")] = "") -> None:
     """Attach a thumbs up/down to a request's answer (counted in the answering target's health)."""
     raise typer.Exit(asyncio.run(send_feedback(_settings(), console, workflow_id, not down, comment)))
+
+
+register_trial_commands(app)  # eval, drill (worker/trial_commands.py)
+
+
+@app.command()
+def answer(workflow_id: Annotated[str, typer.Argument(help="Workflow id of the request (req-...).")],
+           as_json: Annotated[bool, typer.Option("--json", help="Print the routing trace as JSON.")] = False) -> None:
+    """Audit one answer: the prompt variant each target got, the answer raw and normalised."""
+    raise typer.Exit(asyncio.run(show_answer(_settings(), console, workflow_id, as_json)))
 
 
 def main() -> None:

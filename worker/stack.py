@@ -27,6 +27,7 @@ from worker import devserver
 from worker.client import connect
 from worker.cluster_setup import ensure_search_attributes
 from worker.config_loader import load_config
+from worker.drill_schedule import ensure_drill_schedules
 from worker.gateway.launch import ensure_gateway, gateway_url
 from worker.processes import read_record, start_detached, stop
 from worker.schedule import ensure_learning_schedule
@@ -48,6 +49,7 @@ class StackStatus:
     reused: list[str] = field(default_factory=list)
     gateway_url: str | None = None
     learning_schedule: str | None = None  # created | updated | unchanged (worker/schedule.py)
+    drill_schedules: dict[str, str] = field(default_factory=dict)  # route -> outcome (worker/drill_schedule.py)
 
 
 def _ready_file(settings: Settings) -> Path:
@@ -116,6 +118,7 @@ async def up(settings: Settings, config_path: Path | None = None) -> StackStatus
     keys = keys_set(cfg)
     await _ensure_worker(settings, config_path, status, keys)
     status.learning_schedule = await ensure_learning_schedule(client, settings.task_queue, cfg.learning)
+    status.drill_schedules = await ensure_drill_schedules(client, settings.task_queue, cfg)
     gw = await ensure_gateway(settings, config_path, keys)
     (status.started if gw.started else status.reused).append("gateway")
     status.gateway_url = gw.url

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
+    from core import semantic
     from core.attempt import AttemptFailure, AttemptResult, Partial
     from core.cache import request_digest
+    from core.chat import ChatRequest
     from core.errors import ErrorClass
     from core.names import PLAN_ACTIVITY
     from core.plan import Plan, PlanEntry, PlanInput
@@ -33,10 +36,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import DEFAULT_OPTIONS, MIN_ATTEMPT_BUDGET_S
 
 #: One attempt: ``(plan entry, seq, remaining caller budget in s, partial answer to continue or
-#: None, error class of the failure that moved the walk to this target or None) -> AttemptResult``;
-#: raises the activity's error (``ActivityError``, or the bare ``ApplicationError``/``TimeoutError``
-#: of a local activity).
-AttemptCall = Callable[[PlanEntry, int, float, Partial | None, str | None], Awaitable[AttemptResult]]
+#: None, error class of the failure that moved the walk to this target or None, whether the attempt
+#: may make the request's one JSON repair call) -> AttemptResult``; raises the activity's error
+#: (``ActivityError``, or the bare ``ApplicationError``/``TimeoutError`` of a local activity).
+AttemptCall = Callable[[PlanEntry, int, float, Partial | None, str | None, bool], Awaitable[AttemptResult]]
 
 #: Caller-facing status of a stream that broke after its first token and could not be continued.
 STREAM_BROKEN_STATUS = 502
@@ -66,19 +69,31 @@ class Walked:
 
 def plan_input(inp: RequestInput, *, estimated_prompt_tokens: int | None = None, cache: bool = False) -> PlanInput:
     """What planning needs from a request: route, origin, token estimate, required capabilities
-    (``json`` for a JSON response format, ``tools`` when tools are declared) and the pin.
+    (``chat`` always, so an embedding-only target is never sent a chat request; ``json`` for a
+    JSON response format, ``tools`` when tools are declared) and the pin.
     ``estimated_prompt_tokens`` overrides the estimate of ``inp.request`` (a conversation turn
     counts its stored history too). ``cache``: the request may use the route's response cache
     (its digest, the caller's policy and temperature go along, ``core/cache.py``)."""
     req = inp.request
-    caps = (["json"] if req.wants_json() else []) + (["tools"] if req.tools else [])
+    caps = ["chat"] + (["json"] if req.wants_json() else []) + (["tools"] if req.tools else [])
     tokens = estimate_prompt_tokens(req) if estimated_prompt_tokens is None else estimated_prompt_tokens
+    cacheable = cache and inp.cache != "off" and not inp.force_target
     return PlanInput(task_type=inp.task_type, tenant=inp.tenant, origin_region=inp.origin_region,
                      estimated_prompt_tokens=tokens, output_cap=req.output_cap(),
                      required_capabilities=caps, pinned_target=inp.pinned_target,
                      prefer_cheaper=inp.prefer_cheaper,
-                     cache_digest=request_digest(req) if cache and inp.cache != "off" else None,
-                     cache_policy=inp.cache, temperature=req.temperature)
+                     cache_digest=request_digest(req) if cacheable else None,
+                     cache_policy=inp.cache, temperature=req.temperature, force_target=inp.force_target,
+                     **_semantic(req, cacheable))
+
+
+def _semantic(req: ChatRequest, cacheable: bool) -> dict[str, Any]:
+    """The semantic cache's fields of the plan input (``core/semantic.py``); none when not cacheable."""
+    q = semantic.question(req, multi_turn=True) if cacheable else None
+    if q is None:
+        return {}
+    return {"semantic_question": q, "semantic_first_turn": semantic.question(req) is not None,
+            "semantic_context": semantic.context_digest(req)}
 
 
 async def make_plan(pin: PlanInput) -> Plan:
@@ -95,7 +110,8 @@ async def make_plan(pin: PlanInput) -> Plan:
 def new_trace(plan: Plan) -> RoutingTrace:
     """An empty routing trace carrying the plan (order, reasons, skipped targets)."""
     return RoutingTrace(route=plan.route, plan=[e.target for e in plan.entries],
-                        plan_reasons={e.target: e.reasons for e in plan.entries}, skipped=plan.skipped)
+                        plan_reasons={e.target: e.reasons for e in plan.entries}, skipped=plan.skipped,
+                        canary=plan.canary, forced=plan.forced)
 
 
 async def walk_plan(plan: Plan, budget_s: float, started: float, call: AttemptCall, *,
@@ -112,6 +128,7 @@ async def walk_plan(plan: Plan, budget_s: float, started: float, call: AttemptCa
     stop: Stop | None = None
     moved_from: str | None = None  # error class of the failure that sent the walk on
     rescue: Partial | None = None  # what the client has received of a stream that broke
+    repair_left = True  # one JSON repair call per request (core/normalize.py)
     while (entry := walk.next()) is not None:
         remaining = budget_s - (workflow.time() - started)
         if remaining < MIN_ATTEMPT_BUDGET_S:
@@ -124,9 +141,10 @@ async def walk_plan(plan: Plan, budget_s: float, started: float, call: AttemptCa
             moved_from = None
         seq += 1
         try:
-            res = await call(entry, seq, remaining, rescue, after)
+            res = await call(entry, seq, remaining, rescue, after, repair_left)
         except (ActivityError, ApplicationError, TimeoutError) as err:
             failure = attempt_failure(err, entry, remaining)
+            repair_left = repair_left and not failure.repair_used
             trace.attempts += failure.earlier_tries + [attempt_record(seq, failure, rescue)]
             stop = walk.fail(entry, failure) or _stream_stop(plan, failure, rescue)
             if failure.partial is not None and not failure.partial.empty():
@@ -166,7 +184,9 @@ def finish_trace(walked: Walked, started: float) -> RoutingTrace:
     if res.response is not None and rescued is not None:
         chars = len(res.response.text()) - len(rescued.text)
     trace.attempts += res.earlier_tries + [AttemptRecord(seq=walked.seq, try_no=res.try_no, target=res.target,
-                                                         latency_ms=res.latency_ms, streamed_chars=chars)]
+                                                         latency_ms=res.latency_ms, streamed_chars=chars,
+                                                         variant=res.variant, rewrite=res.rewrite)]
+    trace.normalization = res.normalization
     trace.target_used = res.target
     trace.cost_usd = res.cost_usd + (rescued.cost_usd if rescued else 0.0)
     trace.rescues = sum(1 for a in trace.attempts if a.error_class and a.streamed_chars)
@@ -201,4 +221,4 @@ def attempt_record(seq: int, f: AttemptFailure, before: Partial | None = None) -
         chars = len(f.partial.text) - (len(before.text) if before else 0)
     return AttemptRecord(seq=seq, try_no=f.try_no, target=f.target, error_class=f.error_class, status=f.status,
                          latency_ms=f.latency_ms, message=f.message, retry_after_s=f.retry_after_s,
-                         streamed_chars=chars, cost_usd=f.cost_usd or None)
+                         streamed_chars=chars, cost_usd=f.cost_usd or None, variant=f.variant, rewrite=f.rewrite)

@@ -199,8 +199,8 @@ class ConversationWorkflow:
         if returning:
             plan = pinning.second_choice(plan, st.pinned_target)
         walked = await walk_plan(plan, cfg.turn_deadline_s or plan.deadline_s, started,
-                                 lambda entry, seq, left, rescue, after: self._attempt(tail, inp, plan, entry, seq,
-                                                                                       left, rescue, after),
+                                 lambda entry, seq, left, rescue, after, repair: self._attempt(
+                                     tail, inp, plan, entry, seq, left, rescue, after, repair),
                                  first_seq=st.next_seq)
         st.next_seq = walked.seq + 1
         trace = finish_trace(walked, started)
@@ -214,7 +214,8 @@ class ConversationWorkflow:
         return await self._answered(inp, walked.result, trace, update_id, returning)
 
     async def _attempt(self, tail: ChatRequest, turn: TurnInput, plan: Plan, entry: PlanEntry, seq: int,
-                       remaining: float, rescue: Partial | None, after: str | None) -> AttemptResult:
+                       remaining: float, rescue: Partial | None, after: str | None,
+                       repair: bool = True) -> AttemptResult:
         info = workflow.info()
         arg = TurnAttemptInput(
             attempt=AttemptInput(workflow_id=info.workflow_id, run_id=info.run_id, seq=seq, target=entry.target,
@@ -222,7 +223,7 @@ class ConversationWorkflow:
                                  timeout_s=entry.timeout_s, caller_budget_s=remaining,
                                  max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1,
                                  stream=turn.stream_key is not None, stream_key=turn.stream_key, rescue=rescue,
-                                 failover_after=after),
+                                 failover_after=after, repair_allowed=repair),
             history_turns=self._st.turns, request_ref=turn.request_ref)
         return await workflow.execute_local_activity(
             CONVERSATION_ATTEMPT_ACTIVITY, arg, result_type=AttemptResult, summary=entry.target,

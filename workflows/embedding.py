@@ -45,7 +45,7 @@ class EmbeddingWorkflow:
                            RoutingTrace(route=inp.task_type or "")) from None
 
         async def call(entry: PlanEntry, seq: int, remaining: float, rescue: Partial | None,
-                       after: str | None) -> AttemptResult:
+                       after: str | None, repair: bool) -> AttemptResult:
             return await self._embed(inp, plan, entry, seq, remaining)
 
         walked = await walk_plan(plan, inp.deadline_s or plan.deadline_s, started, call)

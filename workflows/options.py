@@ -83,3 +83,21 @@ class LearningOptions:
 
 
 LEARNING_OPTIONS = LearningOptions()
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    """Scheduling of the drill workflow's activities (``workflows/drill.py``): database reads and
+    writes like ``StoreOptions``, but given up after ``give_up`` (2 min), so a drill whose
+    database is broken fails (and ``switchyard drill`` exits non-zero) instead of waiting forever."""
+
+    timeout: timedelta = timedelta(seconds=30)
+    give_up: timedelta = timedelta(minutes=2)
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``execute_activity``."""
+        return {"start_to_close_timeout": self.timeout, "schedule_to_close_timeout": self.give_up,
+                "retry_policy": STORE_OPTIONS.retry}
+
+
+DRILL_OPTIONS = DrillOptions()

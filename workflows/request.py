@@ -73,8 +73,8 @@ class AIRequestWorkflow:
         if plan.cache_hit is not None:  # answered by the planning step's cache lookup: nothing is walked
             return self._from_cache(inp, plan, plan.cache_hit, new_trace(plan), started)
         walked = await walk_plan(plan, inp.deadline_s or plan.deadline_s, started,
-                                 lambda entry, seq, remaining, rescue, after: self._attempt(
-                                     inp, plan, entry, seq, remaining, rescue, after))
+                                 lambda entry, seq, remaining, rescue, after, repair: self._attempt(
+                                     inp, plan, entry, seq, remaining, rescue, after, repair))
         trace = finish_trace(walked, started)
         trace.cache = plan.cache_status
         if walked.result is not None:
@@ -97,7 +97,8 @@ class AIRequestWorkflow:
                 type=ErrorClass.INVALID_REQUEST.value, non_retryable=True) from None
 
     async def _attempt(self, inp: RequestInput, plan: Plan, entry: PlanEntry, seq: int,
-                       remaining: float, rescue: Partial | None, after: str | None) -> AttemptResult:
+                       remaining: float, rescue: Partial | None, after: str | None,
+                       repair: bool = True) -> AttemptResult:
         info = workflow.info()
         arg = AttemptInput(workflow_id=info.workflow_id, run_id=info.run_id, seq=seq, target=entry.target,
                            request=inp.request, task_type=plan.route, tenant=inp.tenant,
@@ -105,7 +106,8 @@ class AIRequestWorkflow:
                            max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1,
                            stream=bool(inp.request.stream), stream_shared=inp.stream_shared, rescue=rescue,
                            priority=inp.priority, failover_after=after, cache_key=plan.cache_key,
-                           recovering=seq == 1 and workflow.info().get_current_history_length() > FIRST_TASK_EVENTS)
+                           recovering=seq == 1 and workflow.info().get_current_history_length() > FIRST_TASK_EVENTS,
+                           repair_allowed=repair)
         opts = DEFAULT_OPTIONS.attempt(entry, plan.retries + 1, remaining)
         if inp.durable_attempts:
             return await workflow.execute_activity(ATTEMPT_ACTIVITY, arg, result_type=AttemptResult,
@@ -131,9 +133,11 @@ class AIRequestWorkflow:
         trace.cache = hit.state
         trace.cache_age_s = hit.age_s
         trace.saved_usd = hit.saved_usd
+        trace.cache_similarity = hit.similarity
         trace.cost_usd = 0.0
         trace.latency_ms = (workflow.time() - started) * 1000.0
-        trace.notes.append(f"cache {hit.state}: first answered by {hit.source_target} {hit.age_s:.0f} s ago")
+        match = "" if hit.similarity is None else f" (semantic match, similarity {hit.similarity:.3f})"
+        trace.notes.append(f"cache {hit.state}{match}: first answered by {hit.source_target} {hit.age_s:.0f} s ago")
         self._set_audit(inp, CACHE_TARGET, "ok", trace.failovers, trace.latency_ms)
         label = "Served **stale** from the cache after every target failed" if hit.state == "stale" else \
             "Served from the cache"

@@ -1,6 +1,7 @@
 """Response cache storage: the database table (durable, embedded default) and an optional Redis hot tier.
 
-Reads go Redis first, then the database (a database hit is written back to Redis: read-through);
+Reads go to this process's memory tier first (``cache_memory.py``: a few seconds, bounded; off
+with ``memory_entries: 0``), then Redis, then the database (a database hit is written back to Redis: read-through);
 writes go to both (write-through). Every backend error is logged and treated as a miss (a read) or
 skipped (a write): the cache never fails a request. After a Redis error the hot tier is skipped for
 ``REDIS_BACKOFF_S`` so a down Redis costs one failed connect per back-off, not one per request.
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from activities.storage.cache_memory import MemoryTier
 from activities.storage.cache_tables import cache_entries
 from activities.storage.upsert import upsert_template
 
@@ -47,11 +49,14 @@ class CacheEntry(BaseModel):
 
 class CacheStore:
     """Entries in the database through ``engine``; ``redis``: a ``redis.asyncio.Redis`` client for
-    the hot tier (``None``: database only). ``clock``: unix s (the Redis back-off)."""
+    the hot tier (``None``: database only). ``clock``: monotonic s (the Redis back-off).
+    ``memory_entries`` / ``memory_ttl_s``: the in-process tier's bound and life (0: none)."""
 
     def __init__(self, engine: AsyncEngine, *, redis: Any = None, max_entries: int = 100_000,
-                 evict_every: int = 100, clock=time.monotonic) -> None:
+                 evict_every: int = 100, clock=time.monotonic, memory_entries: int = 0,
+                 memory_ttl_s: float = 5.0) -> None:
         self._engine = engine
+        self._memory = MemoryTier(memory_entries, memory_ttl_s, clock=clock)
         self._redis = redis
         self._max = max_entries
         self._evict_every = evict_every
@@ -72,11 +77,15 @@ class CacheStore:
     async def get(self, key: str, tenant: str, route: str) -> CacheEntry | None:
         """The entry of ``key`` if it exists for this tenant and route (expired ones included: the
         caller decides fresh/stale); ``None`` on a miss or a backend error."""
-        entry = await self._redis_get(key)
+        entry = self._memory.get(key)
         if entry is None:
-            entry = await self._db_get(key)
+            entry = await self._redis_get(key)
+            if entry is None:
+                entry = await self._db_get(key)
+                if entry is not None:
+                    await self._redis_set(entry)
             if entry is not None:
-                await self._redis_set(entry)
+                self._memory.put(entry)
         if entry is None or entry.tenant != tenant or entry.route != route:
             return None
         return entry
@@ -89,9 +98,15 @@ class CacheStore:
         except Exception as e:  # noqa: BLE001 - a cache outage is a skipped store, never a failed request
             log.warning("cache store failed (database): %s", type(e).__name__)
         await self._redis_set(entry)
+        self._memory.put(entry)
         self._puts += 1
         if self._puts % self._evict_every == 0:
             await self.evict()
+
+    def clear_memory(self) -> None:
+        """Drop this process's in-memory copies: the next read of each entry goes to Redis or the
+        database (after entries were changed there from outside, e.g. by an operator)."""
+        self._memory.clear()
 
     async def served(self, entry: CacheEntry) -> None:
         """Record that ``entry`` was served (its ``hits``, ``last_hit_at`` and ``expires_at``
@@ -104,6 +119,7 @@ class CacheStore:
         except Exception as e:  # noqa: BLE001
             log.warning("cache hit update failed (database): %s", type(e).__name__)
         await self._redis_set(entry)
+        self._memory.update(entry)
 
     async def evict(self) -> int:
         """Delete the least recently used rows past ``max_entries``; returns how many went."""

@@ -66,6 +66,9 @@ class OutcomeRow(BaseModel):
     health_state: str | None = None  # healthy | degraded | down when the call was made (core/health)
     cache: str | None = None  # hit | stale: served from the response cache (target "cache", nothing billed)
     saved_usd: float = 0.0  # a cached answer's saving: what the original answer cost (USD)
+    prompt_variant: str | None = None  # the route's prompt variant sent (core/prompt_variants.py)
+    prompt_rewrite: str | None = None  # the id of the stored prompt rewrite sent (core/prompt_transform.py)
+    normalized: str | None = None  # normalisation steps that changed the answer, comma-separated (core/normalize.py)
 
 
 class OutcomeStore:
@@ -149,7 +152,7 @@ class OutcomeStore:
         """Failed tries ``1..before_try-1`` of one attempt of one run, oldest first, as trace records."""
         q = (sa.select(outcomes.c.seq, outcomes.c.try_no, outcomes.c.target, outcomes.c.status_class,
                        outcomes.c.http_status, outcomes.c.latency_ms, outcomes.c.message,
-                       outcomes.c.retry_after_s)
+                       outcomes.c.retry_after_s, outcomes.c.prompt_variant, outcomes.c.prompt_rewrite)
              .where(outcomes.c.workflow_id == workflow_id, outcomes.c.run_id == run_id, outcomes.c.seq == seq,
                     outcomes.c.try_no < before_try)
              .order_by(outcomes.c.try_no))
@@ -158,7 +161,7 @@ class OutcomeStore:
         return [AttemptRecord(seq=r.seq, try_no=r.try_no, target=r.target,
                               error_class=None if r.status_class == "ok" else r.status_class,
                               status=r.http_status, latency_ms=r.latency_ms, message=r.message,
-                              retry_after_s=r.retry_after_s)
+                              retry_after_s=r.retry_after_s, variant=r.prompt_variant, rewrite=r.prompt_rewrite)
                 for r in rows]
 
     async def for_workflow(self, workflow_id: str) -> list[OutcomeRow]:

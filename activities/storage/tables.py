@@ -55,6 +55,10 @@ outcomes = sa.Table(
     # an answer served from the response cache: hit | stale, and the cost it saved in USD (0009_cache_entries)
     sa.Column("cache", sa.String(16), nullable=True),
     sa.Column("saved_usd", sa.Float, nullable=False, server_default="0"),
+    # the route's prompt variant and stored rewrite sent, the normalisation steps applied (0012_quality_variants)
+    sa.Column("prompt_variant", sa.String(100), nullable=True),
+    sa.Column("prompt_rewrite", sa.String(32), nullable=True),
+    sa.Column("normalized", sa.String(255), nullable=True),
     sa.UniqueConstraint("workflow_id", "run_id", "seq", "try_no", name="uq_outcomes_attempt"),
     sa.Index("ix_outcomes_task_target_time", "task_type", "target", "created_at"),
     sa.Index("ix_outcomes_target_time", "target", "created_at"),

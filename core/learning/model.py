@@ -28,7 +28,9 @@ class PeriodCounts(_Model):
     Only outcomes learning may use: answers (``ok``) and failures that count against the target's
     health, seen while the target was healthy (degraded periods belong to health, R10.4).
     ``flagged``: answers with quality flags; ``votes_up``/``votes_down``: user feedback on answers;
-    ``cost_usd``/``output_tokens``: summed over answers.
+    ``cost_usd``/``output_tokens``: summed over answers. ``eval_good``/``eval_bad``: eval runs' and
+    drills' scores of the target in this period (``switchyard eval``/``drill``): the sum of the
+    answers' scores (0..1 each) and of their complements, a quality signal beside the flags.
     """
 
     age: int = Field(ge=0)
@@ -39,6 +41,8 @@ class PeriodCounts(_Model):
     votes_down: int = 0
     cost_usd: float = 0.0
     output_tokens: int = 0
+    eval_good: float = 0.0
+    eval_bad: float = 0.0
 
 
 class ArmStats(_Model):
@@ -91,6 +95,7 @@ class Figures(_Model):
     quality_flag_rate: float | None = None
     feedback_score: float | None = None
     votes: int = 0
+    eval_score: float | None = None  # mean eval/drill score over the window (0..1), not stored in ranking rows
     effective_samples: float = 0.0
     left_to_health: int = 0
     reset: list[str] = Field(default_factory=list)

@@ -7,7 +7,8 @@ Steps (RESILIENCE.md R10):
    allowed regions is not ranked (it stays a last-resort fallback; ``core/learning/reorder.py``).
 2. **Evidence** per target and signal, discounted with a change-point reset
    (``core/learning/evidence.py``): success (answers vs failures that count against the target),
-   quality (answers without quality flags) and feedback (thumbs up vs down; used only when the
+   quality (answers without quality flags, plus the scores of eval runs and drills: an answer
+   scored 0.7 counts 0.7 good and 0.3 bad) and feedback (thumbs up vs down; used only when the
    task type has votes in the window). Each posterior's prior leans on the same target's record
    on the route's other task types (``prior_strength`` pseudo-samples, partial pooling).
 3. **Objective** per posterior draw, in 0..1: the weighted mean of ``success``, ``quality``
@@ -64,7 +65,8 @@ def evidence(stats: ArmStats | None, settings: LearningSettings,
     periods = stats.periods if stats else []
     own = {
         "success": discounted([(p.age, p.ok, p.failures) for p in periods], settings),
-        "quality": discounted([(p.age, p.ok - p.flagged, p.flagged) for p in periods], settings),
+        "quality": discounted([(p.age, p.ok - p.flagged + p.eval_good, p.flagged + p.eval_bad) for p in periods],
+                              settings),
         "feedback": discounted([(p.age, p.votes_up, p.votes_down) for p in periods], settings),
     }
     if not others or settings.prior_strength <= 0:
@@ -90,12 +92,14 @@ def figures(stats: ArmStats | None, ev: dict[str, Evidence]) -> Figures:
     ok = sum(p.ok for p in stats.periods)
     samples = ok + sum(p.failures for p in stats.periods)
     votes = sum(p.votes_up + p.votes_down for p in stats.periods)
+    evals = sum(p.eval_good + p.eval_bad for p in stats.periods)
     return Figures(
         samples=samples, successes=ok, success_rate=ok / samples if samples else None,
         latency_p50_ms=stats.latency_p50_ms, latency_p95_ms=stats.latency_p95_ms, ttft_p50_ms=stats.ttft_p50_ms,
         cost_per_success_usd=sum(p.cost_usd for p in stats.periods) / ok if ok else None,
         quality_flag_rate=sum(p.flagged for p in stats.periods) / ok if ok else None,
         feedback_score=sum(p.votes_up for p in stats.periods) / votes if votes else None, votes=votes,
+        eval_score=sum(p.eval_good for p in stats.periods) / evals if evals else None,
         effective_samples=round(ev["success"].n, 3), left_to_health=stats.left_to_health,
         reset=[s for s in SIGNALS if ev[s].reset])
 
@@ -199,7 +203,9 @@ def compute_ranking(spec: RouteSpec, stats: Sequence[ArmStats], settings: Learni
               for r, i in enumerate(order, start=1)]
     unranked = [RankedTarget(target=a.target, why=blocked[a.target], figures=figs[a.target])
                 for a in spec.arms if a.target in blocked]
-    notes = [] if use_feedback else ["feedback: no votes in the window; quality from quality flags only"]
+    evals = any(f.eval_score is not None for f in figs.values())
+    quality = "quality flags and eval/drill scores" if evals else "quality flags only"
+    notes = [] if use_feedback else [f"feedback: no votes in the window; quality from {quality}"]
     notes += [f"change point: {t} {', '.join(f.reset)}: periods before the change forgotten"
               for t, f in figs.items() if f.reset]
     return Ranking(task_type=spec.task_type, mode=spec.mode, created_at=now, targets=ranked + unranked,

@@ -88,3 +88,12 @@ async def test_every_target_down_is_a_503_and_bad_bodies_are_400s_naming_the_fie
             await client.embeddings.create(model="no-such-model", input="x")
     r = await gw.http.post("/v1/embeddings", content=b"{not json")
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_a_chat_request_is_never_sent_to_an_embedding_only_target(gw) -> None:
+    for model in ("text-embedding-3-small", "embeddings"):
+        r = await gw.http.post("/v1/chat/completions", json={
+            "model": model, "messages": [{"role": "user", "content": "Where is my order?"}]})
+        assert r.status_code == 400, (model, r.status_code, r.text)
+        assert "chat" in r.json()["error"]["message"]
+    assert gw.sim_calls(OPENAI_EMB) == gw.sim_calls(GEMINI_EMB) == gw.sim_calls(LOCAL_EMB) == 0

@@ -51,9 +51,11 @@ async def all_failing(gut: GatewayUnderTest) -> None:
         await gut.fault(t, error_rate=1.0, errors=[{"status": 503, "share": 1.0}])
 
 
-async def age_entries(engine, *, expired_by_s: float, stale_left_s: float) -> None:
-    """Move every entry past its expiry by ``expired_by_s`` with ``stale_left_s`` of its stale window left."""
+async def age_entries(engine, gut: GatewayUnderTest, *, expired_by_s: float, stale_left_s: float) -> None:
+    """Move every entry past its expiry by ``expired_by_s`` with ``stale_left_s`` of its stale
+    window left (in the database; the gateway's in-memory copies are dropped so it reads them)."""
     now = time.time()
     async with engine.begin() as conn:
         await conn.execute(sa.update(cache_entries).values(expires_at=now - expired_by_s,
                                                            stale_until=now + stale_left_s))
+    gut.gw.services.cache.store.clear_memory()

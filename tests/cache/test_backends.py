@@ -34,7 +34,8 @@ async def test_redis_hot_tier_serves_an_entry_the_database_no_longer_has(tempora
         pytest.skip("Redis is not running at 127.0.0.1:6379")
     tenant = f"t{uuid.uuid4().hex[:8]}"  # Redis is shared with other runs: a tenant of our own
     headers = {"x-switchyard-tenant": tenant}
-    async with cached_gateway(temporal_env.client, sim, db_url, store={"redis_url": REDIS_URL}) as gw:
+    store = {"redis_url": REDIS_URL, "memory_entries": 0}  # no in-process tier: the hit must come from Redis
+    async with cached_gateway(temporal_env.client, sim, db_url, store=store) as gw:
         assert (await gw.http.post(URL, json=chat(), headers=headers)).headers["x-switchyard-cache"] == "miss"
         async with engine.begin() as conn:
             await conn.execute(sa.delete(cache_entries).where(cache_entries.c.tenant == tenant))

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from activities.storage.cache_tables import cache_entries
 from activities.storage.outcomes import OutcomeStore
-from tests.cache.conftest import age_entries, all_failing
+from tests.cache.conftest import CACHE, age_entries, all_failing, cached_gateway
 from tests.gateway.conftest import chat
 
 URL = "/v1/chat/completions"
@@ -35,6 +35,7 @@ async def test_second_identical_request_is_served_from_cache_with_zero_usage_and
     assert second.json()["usage"]["total_tokens"] == 0 and float(h["x-switchyard-cost-usd"]) == 0
     saved = float(h["x-switchyard-saved-usd"])
     assert saved == float(first.headers["x-switchyard-cost-usd"]) > 0
+    await gw.gw.services.cache.drain()  # a hit's row is written after the answer
     rows = await OutcomeStore(engine).for_workflow(h["x-request-id"])
     assert [(r.target, r.cache, r.cost_usd, r.prompt_tokens) for r in rows] == [("cache", "hit", 0.0, 0)]
     assert abs(rows[0].saved_usd - saved) < 1e-6
@@ -103,16 +104,17 @@ async def test_per_request_controls(gw, engine) -> None:
 async def test_stale_served_only_within_the_window_and_labelled(gw, engine) -> None:
     first = await gw.http.post(URL, json=chat())
     assert first.status_code == 200
-    await age_entries(engine, expired_by_s=30, stale_left_s=60)
+    await age_entries(engine, gw, expired_by_s=30, stale_left_s=60)
     await all_failing(gw)
     stale = await gw.http.post(URL, json=chat())
     assert stale.status_code == 200, stale.text
     assert stale.headers["x-switchyard-cache"] == "stale" and stale.headers["x-switchyard-target"] == "cache"
     assert stale.json()["choices"][0]["message"] == first.json()["choices"][0]["message"]
+    await gw.gw.services.cache.drain()  # a hit's row is written after the answer
     rows = await OutcomeStore(engine).for_workflow(stale.headers["x-request-id"])
     assert rows[0].cache == "stale" and rows[0].seq == 0  # the cache's row, then the chain's failed calls
     assert len(rows) > 1 and all(r.status_class != "ok" and r.cache is None for r in rows[1:])
-    await age_entries(engine, expired_by_s=700, stale_left_s=-100)  # past the stale window
+    await age_entries(engine, gw, expired_by_s=700, stale_left_s=-100)  # past the stale window
     gone = await gw.http.post(URL, json=chat())
     assert gone.status_code == 503 and "x-switchyard-cache" in gone.headers
     assert gone.headers["x-switchyard-cache"] == "miss"
@@ -120,7 +122,7 @@ async def test_stale_served_only_within_the_window_and_labelled(gw, engine) -> N
 
 async def test_expired_entry_is_a_miss_while_targets_answer(gw, engine) -> None:
     await gw.http.post(URL, json=chat())
-    await age_entries(engine, expired_by_s=1, stale_left_s=600)
+    await age_entries(engine, gw, expired_by_s=1, stale_left_s=600)
     r = await gw.http.post(URL, json=chat())
     assert r.headers["x-switchyard-cache"] == "miss" and r.headers["x-switchyard-target"] != "cache"
 
@@ -143,6 +145,7 @@ async def test_quality_flagged_answer_is_returned_but_never_stored(gw, engine) -
     await gw.fault("openai/gpt-4o@us-east", corrupt_share=1.0, corrupt_kind="truncated")  # flagged, not failed over
     r = await gw.http.post(URL, json=chat())
     assert r.status_code == 200 and r.headers["x-switchyard-target"] == "openai/gpt-4o@us-east"
+    await gw.gw.services.cache.drain()  # a hit's row is written after the answer
     rows = await OutcomeStore(engine).for_workflow(r.headers["x-request-id"])
     assert "truncated" in rows[-1].quality_flags
     assert await entries(engine) == 0
@@ -162,3 +165,17 @@ async def test_client_helper_entry_point_shares_the_cache(gw) -> None:
     assert res.trace.cache == "hit" and res.trace.target_used == "cache" and res.trace.cost_usd == 0
     assert abs(res.trace.saved_usd - float(first.headers["x-switchyard-cost-usd"])) < 1e-6
     assert res.response is not None and res.response.text() == first.json()["choices"][0]["message"]["content"]
+
+
+async def test_hits_are_answered_by_the_gateway_or_by_a_workflow_as_the_route_says(gw, temporal_env, db_url,
+                                                                                  sim, engine) -> None:
+    await gw.http.post(URL, json=chat())
+    started = len(gw.started)
+    fast = await gw.http.post(URL, json=chat())
+    assert fast.headers["x-switchyard-cache"] == "hit" and len(gw.started) == started  # no workflow started
+    assert fast.headers["x-request-id"].startswith("cache-")
+    async with cached_gateway(temporal_env.client, sim, db_url, cache={**CACHE, "gateway_hits": False}) as audited:
+        hit = await audited.http.post(URL, json=chat())
+        assert hit.headers["x-switchyard-cache"] == "hit" and len(audited.started) == 1  # a workflow answered it
+        desc = await temporal_env.client.get_workflow_handle(hit.headers["x-request-id"]).describe()
+        assert desc.status.name == "COMPLETED"

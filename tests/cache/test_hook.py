@@ -23,6 +23,7 @@ async def test_hook_serves_a_fresh_entry_without_a_workflow(gw, engine) -> None:
     resp = await serve_from_cache(gw.gw, greq_of(gw, chat()))
     assert resp is not None and len(gw.started) == started  # no workflow was started
     assert resp.headers["x-switchyard-cache"] == "hit" and resp.headers["x-switchyard-target"] == "cache"
+    await gw.gw.services.cache.drain()  # a hit's row is written after the answer
     rows = await OutcomeStore(engine).for_workflow(resp.headers["x-request-id"])
     assert [(r.target, r.cache, r.cost_usd) for r in rows] == [("cache", "hit", 0.0)]
     assert first.json()["choices"][0]["message"]["content"] in resp.body.decode()

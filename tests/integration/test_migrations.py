@@ -15,10 +15,13 @@ import activities.storage.batch_tables  # noqa: F401
 import activities.storage.budget_tables  # noqa: F401
 import activities.storage.cache_tables  # noqa: F401
 import activities.storage.conversation_tables  # noqa: F401
+import activities.storage.drill_tables  # noqa: F401
 import activities.storage.health_tables  # noqa: F401
+import activities.storage.prompt_tables  # noqa: F401
 import activities.storage.ranking_tables  # noqa: F401
 import activities.storage.rate_tables  # noqa: F401
 import activities.storage.response_tables  # noqa: F401
+import activities.storage.semantic_tables  # noqa: F401
 import activities.storage.stream_tables  # noqa: F401
 from activities.storage.tables import metadata
 

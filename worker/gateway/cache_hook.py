@@ -1,10 +1,12 @@
-"""The response cache read straight from the gateway, without a workflow: the hook load shedding
-calls before it turns a request away (``Shedder.serve_from_cache`` on the shedding branch).
+"""The response cache read straight from the gateway, without a workflow.
 
-Under overload a request that would be shed is answered from the cache if its route caches and a
-fresh entry exists; nothing is started in Temporal. Same key, same policy and the same outcome row
-(target ``cache``, zero usage, ``saved_usd``) as the workflow path (``activities/cache.py``); the
-row's ``workflow_id`` is ``shed-cache-<id>``, which the ``x-request-id`` header carries.
+Two callers: the hit path of every Chat Completions request on a route with ``cache.gateway_hits``
+(``admitted.py``, before admission control: a hit takes no slot and starts nothing in Temporal),
+and load shedding before it turns a request away (``Shedder.serve_from_cache``). Same key, same
+policy and the same outcome row (target ``cache``, zero usage, ``saved_usd``) as the workflow path
+(``activities/cache.py``), written after the answer has gone; the row's ``workflow_id`` is
+``cache-<id>`` (``shed-cache-<id>`` when shedding served it), which the ``x-request-id`` header
+carries. Exact matches only: a semantic lookup (an embedding call) runs in the workflow.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from worker.gateway.sse import completion_body, sse_body
 from worker.gateway.state import Gateway
 
 
-async def serve_from_cache(gw: Gateway, greq: GatewayRequest) -> Response | None:
+async def serve_from_cache(gw: Gateway, greq: GatewayRequest, *, prefix: str = "shed-cache") -> Response | None:
     """The cached answer of ``greq`` as the HTTP response (JSON, or SSE for ``stream: true``), or
     ``None`` when the route has no cache, the request may not use it, or there is no fresh entry."""
     started = time.perf_counter()
@@ -33,9 +35,9 @@ async def serve_from_cache(gw: Gateway, greq: GatewayRequest) -> Response | None
         return None
     if uncacheable_request(greq.inp.request.temperature, route.cache) is not None:
         return None
-    request_id = f"shed-cache-{uuid.uuid4().hex}"
+    request_id = f"{prefix}-{uuid.uuid4().hex}"
     key = cache_key(greq.route, greq.inp.tenant, request_digest(greq.inp.request))
-    hit = await cache.lookup(greq.route, greq.inp.tenant, key, route.cache, record_as=request_id)
+    hit = await cache.lookup(greq.route, greq.inp.tenant, key, route.cache, record_as=request_id, record_later=True)
     if hit is None:
         return None
     trace = RoutingTrace(route=greq.route, target_used="cache", cache=hit.state, cache_age_s=hit.age_s,

@@ -15,7 +15,6 @@ answer as ``chat.completion`` JSON or as an SSE stream (``sse.py``), with the tr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -85,8 +84,19 @@ async def run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResul
 
     Raises :class:`GatewayError`: the workflow's own failure with its status, or 503 when Temporal
     cannot be reached or the execution ended without a result (terminated, timed out)."""
-    async with gw.in_flight or contextlib.nullcontext():  # a queue in the gateway, not in Temporal
+    if gw.in_flight is None:
         return await _run(gw, greq, started)
+    deadline = greq.inp.deadline_s or gw.config()[0].routes[greq.route].deadline_s
+    try:  # a queue in the gateway, not in Temporal, bounded by the request's own deadline
+        await asyncio.wait_for(gw.in_flight.acquire(), timeout=deadline)
+    except TimeoutError:
+        raise GatewayError(429, f"The gateway runs {gw.config()[0].gateway.max_in_flight_workflows} requests at "
+                                f"once and none finished within this request's {deadline:g} s deadline; retry "
+                                "later.", code="overloaded", retry_after_s=1.0) from None
+    try:
+        return await _run(gw, greq, started)
+    finally:
+        gw.in_flight.release()
 
 
 async def _run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResult:

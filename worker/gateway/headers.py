@@ -50,11 +50,14 @@ def trace_headers(workflow_id: str, tenant: str, trace: RoutingTrace | None, sta
 
 
 def cache_headers(trace: RoutingTrace) -> dict[str, str]:
-    """``x-switchyard-cache`` (and ``age``, ``x-switchyard-saved-usd`` for a served entry)."""
+    """``x-switchyard-cache`` (and ``age``, ``x-switchyard-saved-usd`` for a served entry, and
+    ``x-switchyard-cache-similarity`` for a semantic match)."""
     if trace.cache is None:
         return {}
     out = {CACHE: trace.cache}
     if trace.cache_age_s is not None:
         out["age"] = str(int(trace.cache_age_s))
         out[SAVED] = f"{trace.saved_usd:.6f}"
+    if trace.cache_similarity is not None:
+        out["x-switchyard-cache-similarity"] = f"{trace.cache_similarity:.3f}"
     return out

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 
 from core.ids import request_workflow_id
-from core.plan import UnknownRoute
+from core.plan import ForcedTargetUnfit, UnknownRoute
 from core.request import RequestInput
 from worker.gateway.state import Gateway
 from workflows.chain import plan_input
@@ -37,6 +37,6 @@ async def plan_ahead(gw: Gateway, inp: RequestInput) -> tuple[RequestInput, str 
     wf_id = request_workflow_id(inp.tenant)
     try:
         plan = await gw.planner.make(plan_input(inp, cache=True), random.random(), record_as=wf_id)
-    except UnknownRoute:
+    except (UnknownRoute, ForcedTargetUnfit):
         return inp, None
     return inp.model_copy(update={"plan": plan}), wf_id
