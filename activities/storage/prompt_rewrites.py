@@ -12,10 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.storage.prompt_tables import prompt_rewrites
-from activities.storage.upsert import upsert_stmt
 from core.prompt_transform import needs_rewrite, rewrite_id
 
 
@@ -65,7 +65,10 @@ class RewriteStore:
                                   "source_text": source, "status": "pending", "by_target": by,
                                   "created_at": now, "updated_at": now}
         async with self._engine.begin() as conn:
-            res = await conn.execute(upsert_stmt(conn, prompt_rewrites, values, ["id"], update=[]))
+            # no conflict target: the id and the (route, family, source_hash) key are both unique, and
+            # two racing inserts may trip either first (PostgreSQL checks the key's index too)
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            res = await conn.execute(dialect.insert(prompt_rewrites).values(values).on_conflict_do_nothing())
             if res.rowcount == 1:
                 return True
             row = (await conn.execute(sa.select(prompt_rewrites.c.status, prompt_rewrites.c.updated_at)
