@@ -13,28 +13,20 @@ from the config are left alone (delete them with ``temporal schedule delete``).
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.config import SwitchyardConfig, expand_chain
 from core.drill import TrialInput
 from core.names import DRILL_SCHEDULE_PREFIX, DRILL_WORKFLOW
+from worker.schedule import ensure_schedule, interval_schedule
 
-CATCHUP_WINDOW = timedelta(hours=1)
 MAX_JITTER = timedelta(hours=1)
 
 
@@ -47,35 +39,18 @@ def _wanted(route: str, period: timedelta, task_queue: str, now: datetime, prefi
     action = ScheduleActionStartWorkflow(DRILL_WORKFLOW, TrialInput(route=route, kind="drill"),
                                          id=f"{drill_schedule_id(route, prefix)}-run", task_queue=task_queue,
                                          static_summary=f"Scheduled failover drill of route {route}")
-    spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=period)], jitter=min(period / 10, MAX_JITTER),
-                        start_at=now + period)
-    return Schedule(action=action, spec=spec,
-                    policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=CATCHUP_WINDOW))
+    return interval_schedule(action, period, MAX_JITTER, now)
 
 
 async def _ensure_one(client: Client, sid: str, wanted: Schedule) -> str:
-    try:
-        await client.create_schedule(sid, wanted)
-        return "created"
-    except ScheduleAlreadyRunningError:
-        pass
-    handle = client.get_schedule_handle(sid)
-    current = (await handle.describe()).schedule
-    act = current.action
-    same_spec = [i.every for i in current.spec.intervals] == [i.every for i in wanted.spec.intervals]
-    same_action = isinstance(act, ScheduleActionStartWorkflow) and act.task_queue == wanted.action.task_queue \
-        and (await client.data_converter.decode(act.args, [TrialInput]) if act.args else []) == list(
-            wanted.action.args)  # type: ignore[attr-defined]
-    if same_spec and same_action:
-        return "unchanged"
-    spec = dataclasses.replace(wanted.spec, start_at=current.spec.start_at)
-
-    def _update(inp: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(schedule=dataclasses.replace(inp.description.schedule, action=wanted.action,
-                                                           spec=spec, policy=wanted.policy))
-
-    await handle.update(_update)
-    return "updated"
+    async def differs(current: Schedule) -> bool:
+        act = current.action
+        same_spec = [i.every for i in current.spec.intervals] == [i.every for i in wanted.spec.intervals]
+        same_action = isinstance(act, ScheduleActionStartWorkflow) and act.task_queue == wanted.action.task_queue \
+            and (await client.data_converter.decode(act.args, [TrialInput]) if act.args else []) == list(
+                wanted.action.args)  # type: ignore[attr-defined]
+        return not (same_spec and same_action)
+    return await ensure_schedule(client, sid, wanted, differs)
 
 
 async def _delete(client: Client, sid: str) -> str | None:

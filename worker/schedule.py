@@ -18,6 +18,7 @@ The started runs get ids ``switchyard-learning-run-<timestamp>`` (the schedule a
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -45,15 +46,46 @@ RUN_ID_PREFIX = "switchyard-learning-run"
 Outcome = Literal["created", "updated", "unchanged"]
 
 
-def _wanted(task_queue: str, settings: LearningSettings, now: datetime) -> Schedule:
-    period = timedelta(seconds=settings.period_s)
-    action = ScheduleActionStartWorkflow(LEARNING_WORKFLOW, LearningInput(period_s=settings.period_s),
-                                         id=RUN_ID_PREFIX, task_queue=task_queue,
-                                         static_summary="Learning run: rank targets per task type")
-    spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=period)], jitter=min(period / 10, MAX_JITTER),
+def interval_schedule(action: ScheduleActionStartWorkflow, period: timedelta, max_jitter: timedelta,
+                      now: datetime) -> Schedule:
+    """A schedule running ``action`` every ``period`` with the policies of the module docstring:
+    jitter 10% of the period (at most ``max_jitter``), first run one period after ``now``, overlap
+    SKIP, catchup window 1 h. Shared with the drill schedules (``worker/drill_schedule.py``)."""
+    spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=period)], jitter=min(period / 10, max_jitter),
                         start_at=now + period)
     policy = SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=CATCHUP_WINDOW)
     return Schedule(action=action, spec=spec, policy=policy)
+
+
+async def ensure_schedule(client: Client, schedule_id: str, wanted: Schedule,
+                          differs: Callable[[Schedule], Awaitable[bool]]) -> Outcome:
+    """Create ``wanted`` under ``schedule_id``, or, when it exists and ``differs(current)``, update
+    its action, spec and policy in place (its first-run time and paused state kept). Returns
+    ``created``, ``updated`` or ``unchanged``; raises ``temporalio.service.RPCError``."""
+    try:
+        await client.create_schedule(schedule_id, wanted)
+        return "created"
+    except ScheduleAlreadyRunningError:
+        pass
+    handle = client.get_schedule_handle(schedule_id)
+    current = (await handle.describe()).schedule
+    if not await differs(current):
+        return "unchanged"
+    spec = dataclasses.replace(wanted.spec, start_at=current.spec.start_at)
+
+    def _update(inp: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(schedule=dataclasses.replace(inp.description.schedule, action=wanted.action,
+                                                           spec=spec, policy=wanted.policy))
+
+    await handle.update(_update)
+    return "updated"
+
+
+def _wanted(task_queue: str, settings: LearningSettings, now: datetime) -> Schedule:
+    action = ScheduleActionStartWorkflow(LEARNING_WORKFLOW, LearningInput(period_s=settings.period_s),
+                                         id=RUN_ID_PREFIX, task_queue=task_queue,
+                                         static_summary="Learning run: rank targets per task type")
+    return interval_schedule(action, timedelta(seconds=settings.period_s), MAX_JITTER, now)
 
 
 async def _differences(client: Client, current: Schedule, wanted: Schedule) -> list[str]:
@@ -83,23 +115,10 @@ async def ensure_learning_schedule(client: Client, task_queue: str, settings: Le
     Returns ``created``, ``updated`` or ``unchanged``. Raises ``temporalio.service.RPCError`` when
     the cluster refuses (e.g. no permission)."""
     wanted = _wanted(task_queue, settings, now or datetime.now(UTC))
-    try:
-        await client.create_schedule(schedule_id, wanted)
-        return "created"
-    except ScheduleAlreadyRunningError:
-        pass
-    handle = client.get_schedule_handle(schedule_id)
-    current = (await handle.describe()).schedule
-    if not await _differences(client, current, wanted):
-        return "unchanged"
-    spec = dataclasses.replace(wanted.spec, start_at=current.spec.start_at)
 
-    def _update(inp: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(schedule=dataclasses.replace(inp.description.schedule, action=wanted.action,
-                                                           spec=spec, policy=wanted.policy))
-
-    await handle.update(_update)
-    return "updated"
+    async def differs(current: Schedule) -> bool:
+        return bool(await _differences(client, current, wanted))
+    return await ensure_schedule(client, schedule_id, wanted, differs)
 
 
 async def trigger_learning(client: Client, schedule_id: str = LEARNING_SCHEDULE_ID) -> None:
