@@ -25,7 +25,7 @@ A chain entry is ``provider/model`` (every region where that model is deployed, 
 inlined). A target id is always ``provider/model@region``, the same ids the simulator's scenarios use.
 
 Keys never appear here: a provider names the *environment variable* that holds its key, which only
-the attempt activity reads (``activities/providers/http.py``). :func:`validate_config` returns every
+the attempt activity reads (``activities/providers/http.py``). :func:`core.config_checks.validate_config` returns every
 problem with the path of the bad field, e.g. ``routes.support_reply.chain[2]``.
 
 Pure: no I/O. The YAML loader lives in ``worker/config_loader.py``.
@@ -43,11 +43,11 @@ from core.alerts_config import AlertsConfig
 from core.budgets import BudgetRule
 from core.cache import CacheConfig, CacheStoreConfig
 from core.concurrency import ConcurrencySettings
-from core.drill_config import CanaryConfig, DrillConfig, drill_problems
+from core.drill_config import CanaryConfig, DrillConfig
 from core.health.settings import HealthSettings
 from core.metrics_config import MetricsConfig
 from core.normalize_config import NormalizeConfig
-from core.prompt_variants import PromptsConfig, prompt_problems
+from core.prompt_variants import PromptsConfig
 
 WireProtocol = Literal["openai", "anthropic", "gemini"]
 Capability = Literal["chat", "tools", "json", "vision", "streaming", "sampling", "embeddings", "thinking"]
@@ -350,94 +350,6 @@ class SwitchyardConfig(_Strict):
         """``(name, route)`` for a task type (``None`` -> the default route); ``KeyError`` if unknown."""
         name = task_type or self.default_route or next(iter(self.routes))
         return name, self.routes[name]
-
-
-class ConfigProblem(BaseModel):
-    """One validation problem: ``path`` is dotted with ``[i]`` indexes, e.g. ``targets[3].provider``."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
-def validate_config(cfg: SwitchyardConfig) -> list[ConfigProblem]:
-    """Cross-reference checks pydantic cannot do field by field.
-
-    Returns every problem (empty list when the config is sound): unknown providers, duplicate
-    target ids, chain entries that match no target, repeated entries and ``route:`` cycles.
-    """
-    problems: list[ConfigProblem] = []
-    for name in cfg.providers:
-        if not _NAME.match(name) or "/" in name or "@" in name:
-            problems.append(ConfigProblem(path=f"providers.{name}", message="invalid provider name"))
-    seen: set[str] = set()
-    for i, t in enumerate(cfg.targets):
-        if t.provider not in cfg.providers:
-            problems.append(ConfigProblem(path=f"targets[{i}].provider",
-                                          message=f"unknown provider {t.provider!r}"))
-        if t.id in seen:
-            problems.append(ConfigProblem(path=f"targets[{i}]", message=f"duplicate target id {t.id!r}"))
-        seen.add(t.id)
-    for rname, route in cfg.routes.items():
-        for j, entry in enumerate(route.chain):
-            problems.extend(_check_entry(cfg, f"routes.{rname}.chain[{j}]", entry))
-        for j, entry in enumerate(route.content_policy_fallback):
-            problems.extend(_check_entry(cfg, f"routes.{rname}.content_policy_fallback[{j}]", entry))
-        try:
-            expand_chain(cfg, rname)
-        except ChainError as e:
-            problems.append(ConfigProblem(path=f"routes.{rname}.chain", message=str(e)))
-        if route.objective.pinned_primary and not targets_for_entry(cfg, route.objective.pinned_primary):
-            problems.append(ConfigProblem(path=f"routes.{rname}.objective.pinned_primary",
-                                          message=f"no target matches {route.objective.pinned_primary!r}"))
-        problems.extend(_check_overload(cfg, rname, route))
-        problems.extend(_check_semantic(cfg, rname, route))
-        problems += [ConfigProblem(path=p, message=m) for p, m in drill_problems(rname, route.drill, seen)]
-        problems += [ConfigProblem(path=p, message=m) for p, m in prompt_problems(cfg, rname, route.prompts)]
-    if cfg.default_route is not None and cfg.default_route not in cfg.routes:
-        problems.append(ConfigProblem(path="default_route", message=f"unknown route {cfg.default_route!r}"))
-    return problems
-
-
-def _check_overload(cfg: SwitchyardConfig, rname: str, route: RouteConfig) -> list[ConfigProblem]:
-    brownout = route.overload.brownout_route if route.overload else None
-    if brownout is None:
-        return []
-    path = f"routes.{rname}.overload.brownout_route"
-    if brownout not in cfg.routes:
-        return [ConfigProblem(path=path, message=f"unknown route {brownout!r}")]
-    if brownout == rname:
-        return [ConfigProblem(path=path, message="a route cannot brown out to itself")]
-    return []
-
-
-def _check_semantic(cfg: SwitchyardConfig, rname: str, route: RouteConfig) -> list[ConfigProblem]:
-    embed_with = route.cache.semantic.embed_with if route.cache.semantic else "local"
-    if embed_with == "local" or route.cache.mode != "semantic":
-        return []
-    path = f"routes.{rname}.cache.semantic.embed_with"
-    if embed_with not in cfg.routes:
-        return [ConfigProblem(path=path, message=f"unknown route {embed_with!r} (or 'local')")]
-    try:
-        groups = expand_chain(cfg, embed_with)
-    except ChainError:
-        return []  # reported on that route's own chain
-    if not any("embeddings" in t.capabilities for g in groups for t in g):
-        return [ConfigProblem(path=path, message=f"route {embed_with!r} has no target with the embeddings capability")]
-    return []
-
-
-def _check_entry(cfg: SwitchyardConfig, path: str, entry: str) -> list[ConfigProblem]:
-    if entry.startswith("route:"):
-        if entry[6:] not in cfg.routes:
-            return [ConfigProblem(path=path, message=f"unknown route {entry[6:]!r}")]
-        return []
-    if not targets_for_entry(cfg, entry):
-        return [ConfigProblem(path=path, message=f"no target matches {entry!r} "
-                              "(expected provider/model or provider/model@region)")]
-    return []
 
 
 class ChainError(ValueError):

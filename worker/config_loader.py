@@ -3,7 +3,7 @@
 ``load_config(path)`` returns a :class:`core.config.SwitchyardConfig` or raises
 :class:`ConfigError`, whose message lists every problem with the path of the bad field
 (``routes.support_reply.chain[2]: no target matches 'openai/gpt-5'``), from YAML syntax, pydantic
-field validation or the cross-reference checks in :func:`core.config.validate_config`.
+field validation or the cross-reference checks in :func:`core.config_checks.validate_config`.
 
 :class:`ConfigHolder` serves the current config to activities and reloads it when the file
 changes (checked at most once per second, by modification time): a bad new file is logged and
@@ -23,7 +23,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from core.config import SwitchyardConfig, validate_config
+from core.config import SwitchyardConfig
+from core.config_checks import validate_config
 from worker.prompt_files import read_prompt_files
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from core.cache import CacheConfig
 from core.chat import ChatRequest
-from core.config import SwitchyardConfig, validate_config
+from core.config import SwitchyardConfig
+from core.config_checks import validate_config
 from core.semantic import context_digest, question, same_particulars
 from worker.config_loader import ConfigError, parse_config
 from worker.simulated import sim_config_dict
