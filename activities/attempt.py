@@ -49,6 +49,7 @@ from activities.cache import ResponseCache
 from activities.concurrency import NO_LIMIT, Permit, TargetLimiters
 from activities.early_reply import EarlyReplies
 from activities.failover_budgets import FailoverBudgets
+from activities.head_start import HeadStarts, adopt, failure_journal, from_journal
 from activities.health.monitor import HealthMonitor
 from activities.normalizing import OutputStage, skipped, steps_column
 from activities.prompting import PromptStage
@@ -84,6 +85,8 @@ def _priority(inp: AttemptInput) -> int | None:
     their info), else the running activity's (inherited from its workflow), or ``None``."""
     if inp.priority is not None:
         return inp.priority
+    if not activity.in_activity():  # a head start (activities/head_start.py) runs outside an activity
+        return None
     prio = activity.info().priority
     return prio.priority_key if prio is not None else None
 
@@ -100,6 +103,7 @@ class _Try:
     call: ProviderCall | None = None  # the whole-answer call (a JSON repair resends on it)
     protocol: str = ""
     normalization: Normalization | None = None  # what output normalisation did (activities/normalizing.py)
+    run_id: asyncio.Future[str] | None = None  # a head start's run id, known once its workflow started
 
     def repair_used(self) -> bool:
         """Whether this try made the request's one JSON repair call."""
@@ -117,6 +121,7 @@ class AttemptActivities:
     ``early``: this process's early-reply waiters (``activities/early_reply.py``; ``None``: none).
     ``prompts``: prompt variants and stored rewrites (``activities/prompting.py``; ``None``: variants
     only); ``outputs``: output normalisation (``activities/normalizing.py``; default: on ``payloads``).
+    ``heads``: this process's head-started first tries (``activities/head_start.py``; ``None``: none).
     """
 
     def __init__(self, configs: ConfigSource, http: httpx.AsyncClient, outcomes: OutcomeStore,
@@ -125,7 +130,8 @@ class AttemptActivities:
                  health: HealthMonitor | None = None, streams: StreamPublisher | None = None,
                  limiters: TargetLimiters | None = None, budgets: FailoverBudgets | None = None,
                  cache: ResponseCache | None = None, early: EarlyReplies | None = None,
-                 prompts: PromptStage | None = None, outputs: OutputStage | None = None) -> None:
+                 prompts: PromptStage | None = None, outputs: OutputStage | None = None,
+                 heads: HeadStarts | None = None) -> None:
         self._configs = configs
         self._http = http
         self._outcomes = outcomes
@@ -142,24 +148,41 @@ class AttemptActivities:
         self._early = early
         self._prompts = prompts  # None: variants still apply, without stored rewrites
         self._outputs = outputs or OutputStage(payloads)
+        self._heads = heads
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def attempt(self, inp: AttemptInput) -> AttemptResult:
         """Call ``inp.target`` once. Returns :class:`AttemptResult`; raises ``ApplicationError``
         whose ``type`` is an :class:`core.errors.ErrorClass` value. A ``recovering`` first attempt
-        whose answer was journaled for an early reply returns that answer without a call."""
+        whose answer was journaled for an early reply returns that answer without a call; a
+        head-started one adopts the gateway's try (``activities/head_start.py``)."""
         if inp.recovering and inp.seq == 1 and (done := await self._journaled(inp)) is not None:
             return done
         try:
+            if inp.head_start and inp.seq == 1 and activity.info().attempt == 1:
+                adopted = await adopt(self._heads, self._outcomes.journaled, inp)
+                if adopted is not None:
+                    return adopted
             return await self._attempt(inp)
         finally:  # a waiting gateway handler hears "no early answer" at once, and waits for the workflow
             if self._early is not None:
                 self._early.decline(inp.workflow_id, inp.seq, activity.info().attempt)
 
-    async def _attempt(self, inp: AttemptInput) -> AttemptResult:
+    async def head_start(self, inp: AttemptInput, run_id: asyncio.Future[str]) -> AttemptResult:
+        """The first try of a first attempt, begun by the gateway before its workflow started
+        (``activities/head_start.py``); its rows wait for ``run_id``. Returns or raises as
+        :meth:`attempt` does; its result or failure is journaled for the adopting attempt."""
+        try:
+            return await self._attempt(inp, try_no=1, run_id=run_id)
+        finally:
+            if self._early is not None:
+                self._early.decline(inp.workflow_id, inp.seq, 1)
+
+    async def _attempt(self, inp: AttemptInput, *, try_no: int | None = None,
+                       run_id: asyncio.Future[str] | None = None) -> AttemptResult:
         cfg, _ = self._configs.current()
-        t = _Try(inp, _target(cfg, inp.target), activity.info().attempt, time.perf_counter(),
-                 self._health.state_of(inp.target) if self._health else None)
+        t = _Try(inp, _target(cfg, inp.target), try_no or activity.info().attempt, time.perf_counter(),
+                 self._health.state_of(inp.target) if self._health else None, run_id=run_id)
         provider = cfg.providers[t.target.provider]
         key = self._env.get(provider.api_key_env) if provider.api_key_env else None
         with _tracer.start_as_current_span(
@@ -195,7 +218,7 @@ class AttemptActivities:
         body = await self._outcomes.journaled(inp.run_id, inp.seq, activity.info().attempt)
         if body is None:
             return None
-        result = AttemptResult.model_validate_json(body)
+        result = from_journal(body)
         result.notes.append("recovered: the answer journaled before the early reply, not called again")
         return result
 
@@ -285,6 +308,7 @@ class AttemptActivities:
         """The caller cancelled (a streaming client disconnected): an outcome row that does not count
         against the target's health, so the call is still accounted for."""
         with contextlib.suppress(Exception):
+            await self._bind(t)
             await self._outcomes.record(self._row(t, "Cancelled", t.latency_ms(), counts_against_health=False,
                                                   message="cancelled by the caller"))
 
@@ -378,16 +402,18 @@ class AttemptActivities:
                                latency_ms=latency, ttft_ms=res.ttft_ms, usage=usage, cost_usd=cost,
                                try_no=t.try_no, notes=res.notes, variant=t.variant, rewrite=t.rewrite,
                                normalization=t.normalization)
-        early = self._early is not None and not streamed and len(body) <= self._inline_limit and \
+        big = len(body) > self._inline_limit
+        if big:
+            result.response = None
+            result.response_ref = await self._payloads.put(t.inp.workflow_id, "chat.completion", body)
+        early = self._early is not None and not streamed and not big and \
             self._early.wants(t.inp.workflow_id, t.inp.seq, t.try_no)
+        await self._bind(t)
         await self._record(self._row(t, "ok", latency, **tokens), streamed=t.inp.stream,
-                           journal=result.model_dump_json().encode() if early else None)
+                           journal=result.model_dump_json().encode() if early or t.run_id is not None else None)
         if early:  # the outcome row and the journaled answer are committed: the gateway may reply
             assert self._early is not None
             self._early.offer(t.inp.workflow_id, result)
-        if len(body) > self._inline_limit:
-            result.response = None
-            result.response_ref = await self._payloads.put(t.inp.workflow_id, "chat.completion", body)
         if t.try_no > 1:
             result.earlier_tries = await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no,
                                                                       t.inp.run_id)
@@ -406,6 +432,16 @@ class AttemptActivities:
         if route is not None and route.cache.mode != "off":
             await self._cache.put(t.inp.task_type, t.inp.tenant, t.inp.cache_key, route.cache, res.response,
                                   cost, t.target.id)
+
+    async def _bind(self, t: _Try) -> None:
+        """A head start's run id into ``t.inp`` before a row is keyed by it (``""`` if the start failed)."""
+        if t.run_id is None or t.inp.run_id:
+            return
+        try:
+            run_id = await asyncio.shield(t.run_id)
+        except Exception:  # noqa: BLE001 - the start failed: the row keeps the workflow id alone
+            run_id = ""
+        t.inp = t.inp.model_copy(update={"run_id": run_id})
 
     def _failover_flags(self, target: str) -> tuple[str, ...]:
         return (self._health.settings(target) if self._health else HealthSettings()).quality_failover
@@ -445,10 +481,6 @@ class AttemptActivities:
         if cooldown_until is not None:
             await self._cooldowns.set(t.target.id, cooldown_until, cls.value)
         span.set_attributes({"switchyard.status": cls.value, "http.response.status_code": err.status or 0})
-        await self._record(self._row(
-            t, cls.value, latency, http_status=err.status, retry_after_s=err.retry_after_s,
-            counts_against_health=pol.counts_against_health, message=err.message[:500], **row_fields),
-            streamed=t.inp.stream)
         earlier = (await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no, t.inp.run_id)
                    if t.try_no > 1 and not retry else [])
         details = AttemptFailure(target=t.target.id, error_class=cls.value, status=err.status,
@@ -458,10 +490,16 @@ class AttemptActivities:
                                  cost_usd=(row_fields.get("cost_usd") or 0.0) if part_usage else 0.0,
                                  stop_walk=stop_walk, variant=t.variant, rewrite=t.rewrite,
                                  repair_used=t.repair_used())
-        return ApplicationError(f"{t.target.id}: {cls.value}" + (f" {err.status}" if err.status else "")
-                                + f": {err.message[:200]}", details.model_dump(mode="json"), type=cls.value,
-                                non_retryable=not retry, category=ApplicationErrorCategory.BENIGN,
-                                next_retry_delay=None if delay is None else timedelta(seconds=delay))
+        failure = ApplicationError(f"{t.target.id}: {cls.value}" + (f" {err.status}" if err.status else "")
+                                   + f": {err.message[:200]}", details.model_dump(mode="json"), type=cls.value,
+                                   non_retryable=not retry, category=ApplicationErrorCategory.BENIGN,
+                                   next_retry_delay=None if delay is None else timedelta(seconds=delay))
+        await self._bind(t)
+        await self._record(self._row(
+            t, cls.value, latency, http_status=err.status, retry_after_s=err.retry_after_s,
+            counts_against_health=pol.counts_against_health, message=err.message[:500], **row_fields),
+            streamed=t.inp.stream, journal=failure_journal(failure) if t.run_id is not None else None)
+        return failure
 
     def _row(self, t: _Try, status_class: str, latency: float, **fields: Any) -> OutcomeRow:
         """The outcome row of this try; ``fields`` are the remaining :class:`OutcomeRow` fields."""

@@ -60,6 +60,8 @@ class AttemptInput(_Model):
     ``recovering``: the attempt runs in a later workflow task than the workflow's first (a task
     retried after a worker died, or a heartbeated one): the first attempt then returns the answer
     journaled for an early reply (``activities/early_reply.py``) instead of calling again.
+    ``head_start``: the gateway began this (first) attempt's first try before the workflow started
+    (``activities/head_start.py``): the activity adopts that try instead of calling.
     """
 
     workflow_id: str
@@ -82,6 +84,7 @@ class AttemptInput(_Model):
     cache_key: str | None = None
     recovering: bool = False  # a later workflow task than the first: look for a journaled answer first
     repair_allowed: bool = True
+    head_start: bool = False
 
     def stream_id(self) -> str:
         """The key the deltas are published under: ``stream_key``, else the workflow id."""

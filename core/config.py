@@ -279,6 +279,8 @@ class GatewayConfig(_Strict):
     answer, read at start; 0, the default: no cap); more wait in the gateway, first come first
     served, at most their deadline (then 429) (``docs/PERFORMANCE.md``). Sized for a fast
     upstream: with real providers' seconds-long answers a small cap limits throughput.
+    ``head_start``: begin an early-answerable request's first call while its workflow starts and
+    let the first attempt adopt it (``activities/head_start.py``); ``false``: the attempt calls.
     """
 
     auth: Literal["required", "off"] = "required"
@@ -288,6 +290,7 @@ class GatewayConfig(_Strict):
     key_cache_s: float = Field(default=5.0, ge=0, le=300)
     max_concurrent_requests: int = Field(default=1000, ge=1, le=10_000)
     max_in_flight_workflows: int = Field(default=0, ge=0, le=10_000)  # per process, 0: no cap (PERFORMANCE.md)
+    head_start: bool = True
 
     @field_validator("auth", mode="before")
     @classmethod

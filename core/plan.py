@@ -125,6 +125,9 @@ class Plan(_Model):
     canary: bool = False
     forced: str | None = None
     live_drill: str | None = None  # the live drill (run id) that put its backup first
+    # The gateway began the first target's first try before the workflow started and the first
+    # attempt adopts it instead of calling (activities/head_start.py); False: the attempt calls.
+    head_start: bool = False
 
 
 class Cooldown(_Model):

@@ -30,6 +30,7 @@ from activities.drill import DrillActivities
 from activities.early_reply import EarlyReplies
 from activities.embeddings import EmbeddingActivities
 from activities.failover_budgets import FailoverBudgets
+from activities.head_start import HeadStarts
 from activities.health.service import HealthService
 from activities.learning import LearningActivities
 from activities.normalizing import OutputStage
@@ -81,6 +82,7 @@ class Services:
     budgets: FailoverBudgets | None = None  # this process's failover budgets per route
     cache: ResponseCache | None = None      # the response cache (activities/cache.py; routes turn it on)
     early: EarlyReplies | None = None       # this process's early-reply waiters (activities/early_reply.py)
+    heads: HeadStarts | None = None         # this process's head-started first tries (activities/head_start.py)
     prompts: PromptStage | None = None      # prompt variants and stored rewrites (activities/prompting.py)
 
     @classmethod
@@ -95,7 +97,7 @@ class Services:
                    streams=publisher, reader=reader,
                    limiters=TargetLimiters(lambda: configs.current()[0].concurrency),
                    budgets=FailoverBudgets(lambda: configs.current()[0].concurrency.failover_budget),
-                   cache=open_cache(configs, engine, outcomes, http), early=EarlyReplies(),
+                   cache=open_cache(configs, engine, outcomes, http), early=EarlyReplies(), heads=HeadStarts(),
                    prompts=PromptStage(RewriteStore(engine), http, os.environ))
 
     async def aclose(self) -> None:
@@ -170,7 +172,10 @@ def build_worker(client: Client, services: Services, task_queue: str, *,
                                  services.payloads, inline_limit_bytes=inline_limit_bytes, health=health,
                                  streams=services.streams, limiters=services.limiters,
                                  budgets=services.budgets, cache=services.cache, early=services.early,
-                                 prompts=services.prompts, outputs=OutputStage(services.payloads))
+                                 prompts=services.prompts, outputs=OutputStage(services.payloads),
+                                 heads=services.heads)
+    if services.heads is not None:
+        services.heads.bind(attempts.head_start)
     conversations = ConversationActivities(ConversationStore(services.engine), attempts, services.payloads,
                                            services.cooldowns)
     embeddings = EmbeddingActivities(services.configs, services.http, services.outcomes, services.payloads)

@@ -56,6 +56,21 @@ with workflow.unsafe.imports_passed_through():
 FIRST_TASK_EVENTS = 3
 
 
+def attempt_input(inp: RequestInput, plan: Plan, entry: PlanEntry, seq: int, remaining: float, *,
+                  workflow_id: str, run_id: str = "", rescue: Partial | None = None, after: str | None = None,
+                  repair: bool = True, recovering: bool = False) -> AttemptInput:
+    """The input of attempt ``seq`` (on ``entry``, ``remaining`` s of the caller's budget left) of
+    the request ``inp`` walking ``plan``. Pure: the workflow builds every attempt with it, and the
+    gateway builds the first one the same way when it head-starts it (``activities/head_start.py``)."""
+    return AttemptInput(workflow_id=workflow_id, run_id=run_id, seq=seq, target=entry.target,
+                        request=inp.request, task_type=plan.route, tenant=inp.tenant,
+                        timeout_s=entry.timeout_s, caller_budget_s=remaining,
+                        max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1,
+                        stream=bool(inp.request.stream), stream_shared=inp.stream_shared, rescue=rescue,
+                        priority=inp.priority, failover_after=after, cache_key=plan.cache_key,
+                        recovering=recovering, repair_allowed=repair, head_start=plan.head_start and seq == 1)
+
+
 @workflow.defn(name=REQUEST_WORKFLOW, sandboxed=False)
 class AIRequestWorkflow:
     """Input :class:`core.request.RequestInput`; result :class:`core.request.RequestResult`.
@@ -100,14 +115,9 @@ class AIRequestWorkflow:
                        remaining: float, rescue: Partial | None, after: str | None,
                        repair: bool = True) -> AttemptResult:
         info = workflow.info()
-        arg = AttemptInput(workflow_id=info.workflow_id, run_id=info.run_id, seq=seq, target=entry.target,
-                           request=inp.request, task_type=plan.route, tenant=inp.tenant,
-                           timeout_s=entry.timeout_s, caller_budget_s=remaining,
-                           max_retry_wait_s=plan.max_retry_wait_s, max_tries=plan.retries + 1,
-                           stream=bool(inp.request.stream), stream_shared=inp.stream_shared, rescue=rescue,
-                           priority=inp.priority, failover_after=after, cache_key=plan.cache_key,
-                           recovering=seq == 1 and workflow.info().get_current_history_length() > FIRST_TASK_EVENTS,
-                           repair_allowed=repair)
+        arg = attempt_input(inp, plan, entry, seq, remaining, workflow_id=info.workflow_id, run_id=info.run_id,
+                            rescue=rescue, after=after, repair=repair,
+                            recovering=seq == 1 and info.get_current_history_length() > FIRST_TASK_EVENTS)
         opts = DEFAULT_OPTIONS.attempt(entry, plan.retries + 1, remaining)
         if inp.durable_attempts:
             return await workflow.execute_activity(ATTEMPT_ACTIVITY, arg, result_type=AttemptResult,

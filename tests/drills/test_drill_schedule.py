@@ -19,7 +19,10 @@ from worker.drill_schedule import drill_schedule_id, ensure_drill_schedules
 
 def _cfg(base_url: str, **routes_extra):
     data = sim_config_dict(base_url)
-    data["routes"]["support_reply"].update(critical=True, drill={"count": 2})
+    # the latency verdict is tested in tests/unit/test_eval_checks.py; here a loaded CI box must not fail a
+    # 2-sample drill on one slow answer (what this test checks is the schedule and the stored run)
+    data["routes"]["support_reply"].update(critical=True, drill={"count": 2, "max_latency_ratio": 1000,
+                                                                 "latency_slack_ms": 60_000})
     data["routes"]["json_extraction"]["drill"] = {"scheduled": False}
     for name, extra in routes_extra.items():
         data["routes"][name].update(extra)
@@ -49,7 +52,7 @@ async def test_cadence_idempotence_update_delete_and_a_triggered_drill(temporal_
             handle = client.get_schedule_handle(drill_schedule_id("support_reply", prefix))
             await handle.trigger()
             latest = {}
-            for _ in range(300):
+            for _ in range(600):
                 latest = await DrillStore(engine).latest_by_target()
                 if {EU, CLAUDE, GEMINI, LOCAL} <= set(latest) and \
                         all(latest[t].run_id.startswith(drill_schedule_id("support_reply", prefix))

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
+from activities.head_start import HeadStart
 from core.attempt import AttemptResult
 from core.request import RequestInput, RequestResult
 from worker.gateway.admitted import serve_admitted
@@ -31,6 +32,7 @@ from worker.gateway.body import parse_chat, read_body
 from worker.gateway.conversation import conversation_id, run_turn, stream_turn_live
 from worker.gateway.early import first_answer, may_answer_early
 from worker.gateway.errors import GatewayError, from_failure, key_reused, unavailable
+from worker.gateway.head_start import head_start
 from worker.gateway.headers import trace_headers
 from worker.gateway.inputs import GatewayRequest, build_request
 from worker.gateway.plan_ahead import plan_ahead
@@ -111,8 +113,23 @@ async def _run(gw: Gateway, greq: GatewayRequest, started: float) -> RequestResu
 
 async def _started(gw: Gateway, greq: GatewayRequest, inp: RequestInput, wf_id: str | None,
                    early: asyncio.Future[AttemptResult | None] | None, started: float) -> RequestResult:
+    head = None
+    if early is not None and wf_id:  # the first call begins now, the workflow's first attempt adopts it
+        inp, head = head_start(gw, inp, wf_id)
+    try:
+        return await _answered(gw, greq, inp, wf_id, early, started, head)
+    finally:  # no workflow started: the try still writes its outcome row, without a run id
+        if head is not None:
+            head.started("")
+
+
+async def _answered(gw: Gateway, greq: GatewayRequest, inp: RequestInput, wf_id: str | None,
+                    early: asyncio.Future[AttemptResult | None] | None, started: float,
+                    head: HeadStart | None) -> RequestResult:
     try:
         handle = await gw.sy.start(inp, eager=True, rerun_failed=True, fresh_id=wf_id)
+        if head is not None:
+            head.started(handle.result_run_id or "")
         if greq.inp.idempotency_key:
             await check_same_request(handle, greq.inp)
     except IdempotencyConflict as e:
