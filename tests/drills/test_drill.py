@@ -37,7 +37,9 @@ async def test_drill_fails_the_broken_backup_and_the_cli_exits_1(temporal_env, d
                                                                  tmp_path) -> None:
     await apply(sim, CLAUDE, error_rate=1.0, errors=[{"status": 503, "share": 1.0}])
     data = sim_config_dict(sim.base_url)
-    data["routes"]["support_reply"]["drill"] = {"count": 3}
+    # the latency verdict is tested in tests/unit/test_eval_checks.py; a loaded CI box must not fail a healthy
+    # target of a 3-sample drill on one slow answer (what this test checks is the broken backup named)
+    data["routes"]["support_reply"]["drill"] = {"count": 3, "max_latency_ratio": 1000, "latency_slack_ms": 60_000}
     cfg_file = tmp_path / "stack.yaml"
     cfg_file.write_text(yaml.safe_dump(data))
     cfg = parse_config(cfg_file.read_text(), "drill-test")

@@ -23,9 +23,12 @@ async def _burst(gut, priority: str, n: int) -> list[Any]:  # type: ignore[no-un
 @pytest.mark.timeout(120)
 async def test_a_target_at_its_limit_is_skipped_without_a_call(temporal_env, db_url, sim) -> None:
     async with gateway_under_test(temporal_env.client, sim, db_url, config={"concurrency": FIXED}) as gut:
-        await gut.fault(PRIMARY, latency_ms=1500)
+        chain = list(gut.sim.world.targets)
+        for target in chain:  # every call outlasts the burst's arrivals, so a target's calls all overlap
+            await gut.fault(target, latency_ms=1500 if target == PRIMARY else 3000)
         answers = await _burst(gut, "critical", 10)
-        await gut.fault(PRIMARY, reset=True)
+        for target in chain:
+            await gut.fault(target, reset=True)
         primary_calls = gut.sim_calls(PRIMARY)
         limit, in_flight = gut.gw.services.limiters.limit(PRIMARY)
     assert [r.status_code for r in answers] == [200] * 10
