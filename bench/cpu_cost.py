@@ -23,12 +23,21 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import yaml
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from bench.gateway import _start_gateway, _start_litellm, free_port, measure, sender, spawn, stop, wait_http
+from bench.gateway import (
+    _start_gateway,
+    _start_litellm,
+    free_port,
+    load_client,
+    measure,
+    sender,
+    spawn,
+    stop,
+    wait_http,
+)
 from bench.overhead import SCENARIO
 from core import search_attributes
 from worker.devserver import temporal_binary
@@ -95,9 +104,7 @@ async def run(args: argparse.Namespace) -> None:
                                 tmpd / "litellm.log")
                 pids = {"simulator": procs[0].pid, "temporal": find_pid(str(tmpd / "temporal.db")),
                         "gateway": gw.proc.pid, "litellm": procs[-1].pid, "client": os.getpid()}  # client: this process
-                limits = httpx.Limits(max_connections=args.concurrency * 2,
-                                      max_keepalive_connections=args.concurrency * 2)
-                async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+                async with load_client(args.concurrency * 2) as http:
                     systems = {"direct": sender(http, f"{sim_url}/r/us-east/v1/chat/completions", None),
                                "switchyard": sender(http, f"http://127.0.0.1:{gw_port}/v1/chat/completions", gw.key),
                                "litellm": sender(http, f"http://127.0.0.1:{ll_port}/v1/chat/completions",

@@ -17,8 +17,10 @@ does around the call):
   Nothing is durable there: a proxy crash loses the request.
 
 Per concurrency level (default 1, 8, 32, 128): ``--requests`` requests in three interleaved
-rounds (direct, switchyard, litellm in turn, each round after its own warm-up), from an httpx
-client with keep-alive in this process (closed loop: each of ``c`` senders sends its next request
+rounds (direct, switchyard, litellm in turn, each round after its own warm-up), from an aiohttp
+client with keep-alive in this process (:func:`load_client`; an httpx client here spent 3.6 ms of
+CPU per request at 32 in flight and 9.9 ms at 128, on the cores the systems share, and capped even
+direct calls near 100-300 req/s: ``bench/client_cost.py``) (closed loop: each of ``c`` senders sends its next request
 when the previous one answered); p50/p99 latency (ms) and requests/s over the pooled rounds.
 Added latency = gateway p50 (p99) - direct p50 (p99) at the same level; ratios are switchyard /
 litellm. Max throughput = the highest requests/s of a system over the levels. The **floor** is Temporal's own:
@@ -57,6 +59,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import httpx
 import yaml
 from temporalio.client import Client
@@ -121,7 +124,7 @@ async def measure(send: Callable[[], Awaitable[float | None]], n: int, concurren
             t = time.perf_counter()
             try:
                 got = await send()
-            except (httpx.HTTPError, RuntimeError):
+            except (TimeoutError, aiohttp.ClientError, RuntimeError):
                 errors += 1
                 continue
             lat.append((time.perf_counter() - t) * 1000)
@@ -134,16 +137,23 @@ async def measure(send: Callable[[], Awaitable[float | None]], n: int, concurren
                    len(lat) / elapsed, errors, extra, lat, elapsed)
 
 
-def sender(http: httpx.AsyncClient, url: str, key: str | None) -> Callable[[], Awaitable[float | None]]:
+def load_client(connections: int) -> aiohttp.ClientSession:
+    """The load generator's client: aiohttp, keep-alive, at most ``connections`` open, 60 s per request."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections),
+                                 timeout=aiohttp.ClientTimeout(total=60))
+
+
+def sender(http: aiohttp.ClientSession, url: str, key: str | None) -> Callable[[], Awaitable[float | None]]:
     """POST the benchmark body; raises ``RuntimeError`` on a non-200; returns the gateway's
     self-reported overhead (ms) when it sends one."""
     headers = {"authorization": f"Bearer {key}"} if key else {}
 
     async def send() -> float | None:
-        r = await http.post(url, json=BODY, headers=headers)
-        if r.status_code != 200:
-            raise RuntimeError(f"{r.status_code}: {r.text[:200]}")
-        own = r.headers.get("x-switchyard-overhead-ms")
+        async with http.post(url, json=BODY, headers=headers) as r:
+            body = await r.read()
+            if r.status != 200:
+                raise RuntimeError(f"{r.status}: {body[:200]!r}")
+            own = r.headers.get("x-switchyard-overhead-ms")
         return float(own) if own else None
     return send
 
@@ -264,8 +274,7 @@ async def run_scale(tmpd: Path, sim_url: str, temporal: str, procs: list, counts
     for count in counts:
         port = free_port()
         gw = await _start_gateway(tmpd, sim_url, port, temporal, procs, count)
-        limits = httpx.Limits(max_connections=level * 2, max_keepalive_connections=level * 2)
-        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        async with load_client(level * 2) as http:
             out[count] = await measure(sender(http, f"http://127.0.0.1:{port}/v1/chat/completions", gw.key),
                                        max(n, 4 * level), level)
         stop(procs.pop(procs.index(gw.proc)))
@@ -306,8 +315,7 @@ async def run_levels(sim_url: str, gw_port: int, ll_port: int, key: str, levels:
     """Every system at every concurrency level, in ``rounds`` interleaved rounds of ``n / rounds``
     requests per level (direct, switchyard, litellm in turn), so load drift hits all three alike."""
     out: dict[int, dict[str, Figures]] = {}
-    limits = httpx.Limits(max_connections=max(levels) * 2, max_keepalive_connections=max(levels) * 2)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+    async with load_client(max(levels) * 2) as http:
         systems = {"direct": sender(http, f"{sim_url}/r/us-east/v1/chat/completions", None),
                    "switchyard": sender(http, f"http://127.0.0.1:{gw_port}/v1/chat/completions", key),
                    "litellm": sender(http, f"http://127.0.0.1:{ll_port}/v1/chat/completions", "sk-bench-master")}
@@ -323,10 +331,11 @@ async def run_levels(sim_url: str, gw_port: int, ll_port: int, key: str, levels:
 
 async def run_failover(sim_url: str, gw_port: int, ll_port: int, key: str, n: int) -> dict[str, Figures]:
     """The primary answers 503 to everything; both gateways must fail over."""
-    async with httpx.AsyncClient(timeout=60) as http:
-        r = await http.post(f"{sim_url}/_sim/apply", json={"target": PRIMARY, "set": {
+    async with httpx.AsyncClient(timeout=60) as c:
+        r = await c.post(f"{sim_url}/_sim/apply", json={"target": PRIMARY, "set": {
             "error_rate": 1.0, "errors": [{"status": 503, "share": 1.0}]}})
         r.raise_for_status()
+    async with load_client(8) as http:
         return {"switchyard": await measure(sender(http, f"http://127.0.0.1:{gw_port}/v1/chat/completions", key), n, 4),
                 "litellm": await measure(sender(http, f"http://127.0.0.1:{ll_port}/v1/chat/completions",
                                                 "sk-bench-master"), n, 4)}

@@ -20,11 +20,12 @@ wrappers are installed by this script only, the product code carries no timers):
   ``temporal.after_attempt`` (attempt ended -> result in the handler: workflow task completion, the
   close event, the result long-poll).
 
-``--variants baseline,plan,early`` measures the cuts side by side in one run (interleaved rounds):
-``baseline`` = the workflow plans and the handler waits for the workflow's result, ``plan`` =
-planned in the gateway, ``early`` = planned + early reply (what the gateway does).
+``--variants baseline,plan,early,head`` measures the cuts side by side in one run (interleaved
+rounds): ``baseline`` = the workflow plans and the handler waits for the workflow's result, ``plan``
+= planned in the gateway, ``early`` = planned + early reply, ``head`` = planned + early reply + head
+start (the first call begins while the workflow starts; what the gateway does by default).
 
-    python -m bench.profile_gateway [--requests 300] [--variants early] [--cprofile out.pstats] [--top 40]
+    python -m bench.profile_gateway [--requests 300] [--variants head] [--cprofile out.pstats] [--top 40]
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def install_timers() -> None:
     real_early = EarlyReplies.offer
 
     def offer(self: Any, workflow_id: str, result: Any) -> None:
-        MARKS["att1"] = time.perf_counter()  # the reply may leave now
+        MARKS["att1"] = MARKS["offer"] = time.perf_counter()  # the reply may leave now
         TIMES["early.offered"].append(0.0)
         real_early(self, workflow_id, result)
     EarlyReplies.offer = offer
@@ -180,6 +181,9 @@ class _TimedAdapter:
 
 def _gaps() -> None:
     m = MARKS
+    if {"start1", "offer", "result1"} <= m.keys():  # early replies: start returned -> offered -> handler
+        TIMES["gap.start_returned_to_offer"].append((m["offer"] - m["start1"]) * 1000)
+        TIMES["gap.offer_to_handler"].append((m["result1"] - m["offer"]) * 1000)
     if {"start1", "plan0", "plan1", "att0", "att1", "result1"} <= m.keys():
         TIMES["temporal.before_plan"].append((m["plan0"] - m["start1"]) * 1000)
         TIMES["temporal.plan_to_attempt"].append((m["att0"] - m["plan1"]) * 1000)
@@ -200,13 +204,15 @@ def _close_gaps(m: dict[str, float]) -> None:
 
 
 #: Variants: which cuts are on. ``baseline``: the workflow plans and the handler waits for the
-#: workflow's result; ``plan``: planned in the gateway; ``early``: planned + early reply (default).
-VARIANTS = ("baseline", "plan", "early")
+#: workflow's result; ``plan``: planned in the gateway; ``early``: planned + early reply; ``head``:
+#: planned + early reply + head start (what the gateway does by default).
+VARIANTS = ("baseline", "plan", "early", "head")
 
 
-def _set_variant(gw: Any, variant: str, planner: Any, early: Any) -> None:
+def _set_variant(gw: Any, variant: str, planner: Any, early: Any, heads: Any) -> None:
     gw.planner = None if variant == "baseline" else planner
-    gw.services.early = early if variant == "early" else None
+    gw.services.early = early if variant in ("early", "head") else None
+    gw.services.heads = heads if variant == "head" else None
 
 
 async def run(n: int, prof: cProfile.Profile | None, variants: list[str], rounds: int,
@@ -232,7 +238,7 @@ async def run(n: int, prof: cProfile.Profile | None, variants: list[str], rounds
                                               data_converter=pydantic_data_converter,
                                               interceptors=[TracingInterceptor()])
             async with open_gateway(client, holder, db, "profile-gateway") as gw:
-                planner, early = gw.planner, gw.services.early
+                planner, early, heads = gw.planner, gw.services.early, gw.services.heads
                 key = (await ApiKeyStore(gw.services.engine).create("bench")).key
                 async with serve_app(build_app(gw)) as url, httpx.AsyncClient(timeout=30) as http:
                     direct = await _loop(http, f"{sim.base_url}/r/us-east/v1/chat/completions", None, n, None)
@@ -240,11 +246,11 @@ async def run(n: int, prof: cProfile.Profile | None, variants: list[str], rounds
                     stages: dict[str, dict[str, list[float]]] = {v: defaultdict(list) for v in variants}
                     for _ in range(rounds):  # interleaved, so machine noise hits every variant alike
                         for v in variants:
-                            _set_variant(gw, v, planner, early)
+                            _set_variant(gw, v, planner, early, heads)
                             totals[v] += await _loop(http, f"{url}/v1/chat/completions", key, n // rounds, prof)
                             for k, vals in TIMES.items():
                                 stages[v][k] += vals
-                    _set_variant(gw, "early", planner, early)
+                    _set_variant(gw, "head", planner, early, heads)
     return direct, totals, stages
 
 
@@ -283,7 +289,7 @@ def report(direct: list[float], totals: dict[str, list[float]], stages: dict[str
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=300, help="per variant")
-    ap.add_argument("--variants", default="early", help=f"comma-separated, of {', '.join(VARIANTS)}")
+    ap.add_argument("--variants", default="head", help=f"comma-separated, of {', '.join(VARIANTS)}")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cprofile", type=Path, default=None, help="write cProfile stats of the timed loops here")
     ap.add_argument("--top", type=int, default=40)

@@ -9,11 +9,19 @@ and no SDK sits in between. Timeouts are per call (adapters pass ``httpx.Timeout
 Pool sizing: keep-alive connections are reused across attempts to the same provider (TLS setup
 costs a round trip or two per new connection); idle ones are closed after ``keepalive_expiry``
 seconds, below the idle timeouts providers' load balancers use (typically 60 s or more).
+
+Transport: aiohttp's pool under httpx's API (``aiohttp_transport.py``: httpx's own pool costs CPU
+per call that grows with the calls in flight); ``SWITCHYARD_PROVIDER_TRANSPORT=httpx`` selects
+httpx's own transport instead.
 """
 
 from __future__ import annotations
 
+import os
+
 import httpx
+
+from activities.providers.aiohttp_transport import ProviderTransport
 
 #: Default limits for one worker process. A streamed answer holds its connection until its last
 #: token, so the pool must not be smaller than the streams a gateway serves at once
@@ -32,13 +40,17 @@ def make_http_client(*, max_connections: int = MAX_CONNECTIONS, max_keepalive: i
                      transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """A pooled ``httpx.AsyncClient`` for adapters: HTTP/1.1, ``retries=0``, no redirects.
 
-    ``transport`` replaces the network transport (tests pass ``httpx.MockTransport``). Close the
-    client with ``await client.aclose()`` at worker shutdown.
+    ``transport`` replaces the network transport (tests pass ``httpx.MockTransport``); by default
+    :class:`ProviderTransport` (aiohttp), or httpx's own when ``SWITCHYARD_PROVIDER_TRANSPORT`` is
+    ``httpx``. Close the client with ``await client.aclose()`` at worker shutdown.
     """
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive,
                           keepalive_expiry=keepalive_expiry_s)
     if transport is None:
-        transport = httpx.AsyncHTTPTransport(retries=0, http1=True, http2=False, limits=limits)
+        if os.environ.get("SWITCHYARD_PROVIDER_TRANSPORT", "aiohttp") == "httpx":
+            transport = httpx.AsyncHTTPTransport(retries=0, http1=True, http2=False, limits=limits)
+        else:
+            transport = ProviderTransport(limits)
     return httpx.AsyncClient(transport=transport, limits=limits, follow_redirects=False,
                              timeout=httpx.Timeout(60.0, connect=CONNECT_TIMEOUT_S),
                              headers={"user-agent": USER_AGENT})

@@ -284,17 +284,6 @@ def test_registry() -> None:
         adapter_for("cohere")
 
 
-async def test_http_client_never_retries() -> None:
-    client = make_http_client()
-    try:
-        transport = client._transport
-        assert isinstance(transport, httpx.AsyncHTTPTransport)
-        assert transport._pool._retries == 0 and transport._pool._http2 is False
-        assert client.follow_redirects is False
-    finally:
-        await client.aclose()
-
-
 def test_json_mode_without_the_word_json_gets_a_system_message(make_call: Callable[..., ProviderCall]) -> None:
     """OpenAI rejects json_object mode when no message says "json" (providers.md §0 #18); requests
     written for another provider often do not."""
