@@ -10,13 +10,18 @@ per request per process and in all, for direct calls, Switchyard and LiteLLM, pl
 of each run. CPU time is far less noisy than wall time on a shared box: it is what each process
 spent, whatever else ran.
 
-    python -m bench.cpu_cost [--requests 600] [--concurrency 16] [--rounds 2]
+    python -m bench.cpu_cost [--requests 600] [--concurrency 16] [--rounds 2] [--upstream-ms 1] [--max-in-flight 16]
+
+With a slow upstream (``--upstream-ms 500 --concurrency 128 --max-in-flight 0``) many provider calls
+are in flight at once, as with real providers; ``SWITCHYARD_PROVIDER_TRANSPORT=httpx`` in the
+environment runs the gateway on httpx's own transport for an A/B.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import os
 import sys
 import tempfile
@@ -85,7 +90,10 @@ def find_pid(needle: str) -> int:
 async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
-        (tmpd / "scenario.yaml").write_text(yaml.safe_dump(SCENARIO))
+        scenario = copy.deepcopy(SCENARIO)
+        ms = args.upstream_ms
+        scenario["baseline"]["latency_ms"] = scenario["baseline"]["ttft_ms"] = {"median": ms, "p99": ms * 1.01}
+        (tmpd / "scenario.yaml").write_text(yaml.safe_dump(scenario))
         sim_port, gw_port, ll_port = free_port(), free_port(), free_port()
         sim_url = f"http://127.0.0.1:{sim_port}"
         procs = [spawn([sys.executable, "-m", "simulator", str(tmpd / "scenario.yaml"), "--port", str(sim_port)],
@@ -98,7 +106,7 @@ async def run(args: argparse.Namespace) -> None:
             async with env:
                 await wait_http(f"{sim_url}/_sim/state", procs[0], 30, tmpd / "sim.log")
                 gw = await _start_gateway(tmpd, sim_url, gw_port, env.client.service_client.config.target_host,
-                                          procs)
+                                          procs, max_in_flight=args.max_in_flight)
                 _start_litellm(tmpd, sim_url, ll_port, procs)
                 await wait_http(f"http://127.0.0.1:{ll_port}/health/liveliness", procs[-1], 300,
                                 tmpd / "litellm.log")
@@ -127,7 +135,9 @@ async def run(args: argparse.Namespace) -> None:
         finally:
             for p in reversed(procs):
                 stop(p)
-    print(f"\nCPU ms per request by process (concurrency {args.concurrency}, {args.requests} requests per system; "
+    print(f"\nCPU ms per request by process (concurrency {args.concurrency}, {args.requests} requests per system, "
+          f"upstream {args.upstream_ms:g} ms, gateway max_in_flight_workflows {args.max_in_flight}, provider "
+          f"transport {os.environ.get('SWITCHYARD_PROVIDER_TRANSPORT', 'aiohttp')}; "
           f"load average {os.getloadavg()[0]:.2f})\n")
     cols = list(next(iter(spent.values())))
     print("| system | " + " | ".join(cols) + " | all | req/s |")
@@ -143,5 +153,8 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=600)
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--upstream-ms", type=float, default=1.0, help="the simulator's answer time (ms)")
+    ap.add_argument("--max-in-flight", type=int, default=16,
+                    help="the gateway's max_in_flight_workflows (0: no cap; bench/gateway.py uses 16)")
     ap.add_argument("--rounds", type=int, default=2)
     asyncio.run(run(ap.parse_args()))

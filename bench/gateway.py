@@ -283,7 +283,7 @@ async def run_scale(tmpd: Path, sim_url: str, temporal: str, procs: list, counts
 
 
 async def _start_gateway(tmpd: Path, sim_url: str, port: int, temporal: str, procs: list,
-                         processes: int = 1) -> RunningGateway:
+                         processes: int = 1, max_in_flight: int = 16) -> RunningGateway:
     db = f"sqlite:///{tmpd / 'switchyard.db'}"
     await asyncio.to_thread(upgrade, db)
     engine = make_engine(db)
@@ -291,7 +291,7 @@ async def _start_gateway(tmpd: Path, sim_url: str, port: int, temporal: str, pro
     await engine.dispose()
     cfg = tmpd / "switchyard.yaml"
     # max_in_flight_workflows 16: the cap the recorded figures were measured with (default: none)
-    gateway = {"auth": "required", "port": port, "max_in_flight_workflows": 16}
+    gateway = {"auth": "required", "port": port, "max_in_flight_workflows": max_in_flight}
     cfg.write_text(yaml.safe_dump(sim_config_dict(sim_url, gateway=gateway)))
     log = tmpd / "gateway.log"
     procs.append(spawn([sys.executable, "-m", "worker.cli", "gateway", "--config", str(cfg),
