@@ -20,7 +20,8 @@ from temporalio.exceptions import ApplicationError
 from activities.storage.drill_store import DrillStore
 from activities.storage.drill_windows import DrillWindows
 from core.canary import LiveDrill
-from core.config import ConfigSource, RouteConfig, SwitchyardConfig, expand_chain
+from core.chains import expand_chain
+from core.config import ConfigSource, RouteConfig, SwitchyardConfig
 from core.drill import BUILTIN_CASES, MeasureInput, TargetSummary, TrialInput, TrialReport, TrialSpec
 from core.errors import ErrorClass
 from core.eval_checks import CaseError, EvalCase, parse_cases

@@ -19,7 +19,8 @@ from activities import metrics
 from activities.storage.drill_store import DrillStore
 from activities.storage.learning_queries import OutcomeAggregator
 from activities.storage.rankings import RankingStore
-from core.config import ConfigSource, SwitchyardConfig, expand_chain
+from core.chains import expand_chain
+from core.config import ConfigSource, SwitchyardConfig
 from core.errors import ErrorClass
 from core.learning.eval_signal import with_eval_signal
 from core.learning.model import ArmSpec, Gathered, GatherInput, Ranking, RouteSpec, WriteInput

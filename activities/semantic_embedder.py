@@ -26,7 +26,8 @@ from typing import Any
 import httpx
 
 from activities.embeddings import EmbedFailed, post_embeddings, request_for
-from core.config import ConfigSource, expand_chain
+from core.chains import expand_chain
+from core.config import ConfigSource
 from core.semantic import LOCAL_EMBEDDER, SemanticCacheConfig
 
 log = logging.getLogger(__name__)

@@ -74,7 +74,7 @@ from bench.chaos_systems import LITELLM_SETTINGS
 from bench.floor import UnsandboxedFloorWorkflow, echo
 from bench.overhead import MESSAGES, SCENARIO
 from core import search_attributes
-from core.config import expand_chain
+from core.chains import expand_chain
 from core.stats import percentile
 from migrations.runner import upgrade
 from worker.devserver import temporal_binary

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from core.config import _NAME, ChainError, RouteConfig, SwitchyardConfig, expand_chain, targets_for_entry
+from core.chains import ChainError, expand_chain, targets_for_entry
+from core.config import _NAME, RouteConfig, SwitchyardConfig
 from core.drill_config import drill_problems
 from core.prompt_variants import prompt_problems
 

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.cache import CacheHit, CachePolicy, CacheStatus
 from core.canary import LiveDrill, apply_canary, apply_live_drill
-from core.config import SwitchyardConfig, TargetConfig, expand_chain, targets_for_entry
+from core.chains import expand_chain, targets_for_entry
+from core.config import SwitchyardConfig, TargetConfig
 from core.health.routing import apply_health
 from core.health.view import TargetView
 from core.learning.model import Ranking, RankingUse

@@ -22,7 +22,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.config import SwitchyardConfig, expand_chain
+from core.chains import expand_chain
+from core.config import SwitchyardConfig
 from core.drill import TrialInput
 from core.names import DRILL_SCHEDULE_PREFIX, DRILL_WORKFLOW
 from worker.schedule import ensure_schedule, interval_schedule

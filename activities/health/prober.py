@@ -38,8 +38,9 @@ from activities.health.monitor import HealthMonitor
 from activities.health.probe_call import ProbeResult, probe_call
 from activities.providers.base import ProviderCall
 from activities.storage.health import HealthStore
+from core.chains import routed_targets
 from core.chat import ChatMessage, ChatRequest
-from core.config import ConfigSource, routed_targets
+from core.config import ConfigSource
 from core.errors import ErrorClass
 from core.health.budget import RateBucket
 from core.health.signals import observe

@@ -1,7 +1,7 @@
 """A ranking applied to a route's chain at planning time (pure; called by ``core.plan.build_plan``).
 
 The chain is a list of **groups**, one per model entry, each holding that model's regions
-(``core.config.expand_chain``). Learning ranks targets; planning orders groups:
+(``core.chains.expand_chain``). Learning ranks targets; planning orders groups:
 
 - groups holding a ranked target come first, by their best rank;
 - the **first** group is drawn by the request's ``draw`` (uniform in [0, 1)) over the groups'

@@ -74,7 +74,8 @@ def test_reload_keeps_running_config_when_the_new_file_is_bad(tmp_path) -> None:
 
 
 def test_routed_targets_are_the_chains_and_content_policy_fallbacks_only() -> None:
-    from core.config import SwitchyardConfig, routed_targets
+    from core.chains import routed_targets
+    from core.config import SwitchyardConfig
     data = sim_config_dict("http://sim")
     cfg = SwitchyardConfig.model_validate(data)
     routed = routed_targets(cfg)

@@ -27,7 +27,8 @@ from starlette.responses import Response
 from activities import metrics
 from activities.storage.budget_ledger import Admission, BudgetExceeded, BudgetLedger
 from core.budgets import estimate_usd
-from core.config import SwitchyardConfig, expand_chain
+from core.chains import expand_chain
+from core.config import SwitchyardConfig
 from core.tokens import estimate_prompt_tokens
 from worker.gateway.errors import GatewayError
 from worker.gateway.headers import COST, WORKFLOW_ID

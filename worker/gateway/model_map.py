@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.config import SwitchyardConfig, expand_chain
+from core.chains import expand_chain
+from core.config import SwitchyardConfig
 
 AUTO = "switchyard/auto"
 PREFIX = "switchyard/"

@@ -27,7 +27,8 @@ from starlette.responses import Response
 
 from activities import metrics
 from activities.concurrency import TargetLimiters
-from core.config import SwitchyardConfig, expand_chain
+from core.chains import expand_chain
+from core.config import SwitchyardConfig
 from core.priority import KEYS, priority_name
 from worker.gateway.errors import GatewayError
 from worker.gateway.inputs import GatewayRequest
