@@ -10,7 +10,8 @@ Pipeline of one try (STYLE.md: one short step each)::
        large, outcome row (with the variant, rewrite and normalisation steps), AttemptResult
        (an answer with a flag in ``health.quality_failover`` fails over as a non-retryable
        ``MalformedResponse`` instead: billed, recorded with its flags, never returned)
-    -> failure: ProviderError -> retry decision -> cooldown -> outcome row -> ApplicationError
+    -> failure: ProviderError -> retry decision and cooldown (core/failure_decision.py) -> outcome row
+       -> ApplicationError
 
 Failures leave as ``ApplicationError(type=<ErrorClass value>)`` with :class:`core.attempt.AttemptFailure`
 details, in the BENIGN category (an expected provider failure, recorded in the outcome table and the
@@ -61,11 +62,12 @@ from activities.storage.payloads import INLINE_LIMIT_BYTES, PayloadStore
 from activities.stream_call import StreamFailed, streamed_call
 from activities.stream_glue import Glue
 from activities.streams.publisher import StreamPublisher
-from core.attempt import AttemptFailure, AttemptInput, AttemptResult, Partial
+from core.attempt import AttemptFailure, AttemptInput, AttemptRecord, AttemptResult, Partial
 from core.cache import uncacheable_answer
 from core.chat import ChatRequest, Usage
 from core.config import ConfigSource, SwitchyardConfig, TargetConfig
 from core.errors import POLICIES, ErrorClass
+from core.failure_decision import decide
 from core.health.settings import HealthSettings
 from core.names import ATTEMPT_ACTIVITY
 from core.priority import priority_name
@@ -260,10 +262,7 @@ class AttemptActivities:
         msg = (f"not called: the failover budget of route {t.inp.task_type!r} is exhausted (failovers after "
                f"overload errors are limited to a share of requests so overload does not multiply traffic); "
                f"the previous target failed with {t.inp.failover_after}")
-        details = AttemptFailure(target=t.target.id, error_class=ErrorClass.FAILOVER_BUDGET.value, message=msg,
-                                 try_no=t.try_no)
-        return ApplicationError(msg, details.model_dump(mode="json"), type=ErrorClass.FAILOVER_BUDGET.value,
-                                non_retryable=True, category=ApplicationErrorCategory.BENIGN)
+        return _not_called(t, ErrorClass.FAILOVER_BUDGET, msg, msg)
 
     async def _acquire(self, t: _Try) -> Permit:
         """A place under the target's adaptive concurrency limit (``activities/concurrency.py``);
@@ -278,11 +277,7 @@ class AttemptActivities:
                f"({n} in flight, limit {limit:.1f} for priority {priority_name(_priority(t.inp))})")
         earlier = (await self._outcomes.earlier_tries(t.inp.workflow_id, t.inp.seq, t.try_no, t.inp.run_id)
                    if t.try_no > 1 else [])
-        details = AttemptFailure(target=t.target.id, error_class=ErrorClass.OVERLOADED.value, message=msg,
-                                 try_no=t.try_no, earlier_tries=earlier)
-        raise ApplicationError(f"{t.target.id}: {msg}", details.model_dump(mode="json"),
-                               type=ErrorClass.OVERLOADED.value, non_retryable=True,
-                               category=ApplicationErrorCategory.BENIGN)
+        raise _not_called(t, ErrorClass.OVERLOADED, f"{t.target.id}: {msg}", msg, earlier)
 
     async def _call(self, t: _Try, call: ProviderCall, protocol: str, span: trace.Span) -> AttemptResult:
         """The provider call: streamed when the caller streams, else one whole-answer call."""
@@ -454,30 +449,16 @@ class AttemptActivities:
         if self._health is not None:
             self._health.observe_outcome(row)
 
-    def _retry_budget(self, target: str) -> bool:
-        return self._health is None or self._health.allow_retry(target)
-
     async def _failed(self, t: _Try, err: ProviderError, span: trace.Span, *, partial: Partial | None = None,
                       part_usage: Usage | None = None, stop_walk: bool = False,
                       **row_fields: Any) -> ApplicationError:
         latency = t.latency_ms()
-        cls = err.error_class
-        if cls is ErrorClass.TIMEOUT and t.inp.caller_budget_s < t.inp.timeout_s:
-            cls = ErrorClass.CALLER_DEADLINE  # the caller's deadline, not the target's timeout
-        pol = POLICIES[cls]
-        retry = (pol.retry_same_target and t.try_no < t.inp.max_tries and err.should_retry is not False
-                 and self._retry_budget(t.target.id))
-        delay, cooldown_until = None, None
-        now = self._clock()
-        if err.retry_after_s is not None and retry:
-            if err.retry_after_s <= t.inp.max_retry_wait_s:
-                delay = err.retry_after_s
-            else:
-                retry, cooldown_until = False, now + err.retry_after_s
-        elif err.retry_after_s is not None and err.retry_after_s > 0:
-            cooldown_until = now + err.retry_after_s
-        if cooldown_until is None and not retry and pol.cooldown_s:
-            cooldown_until = now + pol.cooldown_s
+        decision = decide(err.error_class, retry_after_s=err.retry_after_s, should_retry=err.should_retry,
+                          try_no=t.try_no, max_tries=t.inp.max_tries, max_retry_wait_s=t.inp.max_retry_wait_s,
+                          retry_budget=lambda: self._health is None or self._health.allow_retry(t.target.id),
+                          caller_budget_short=t.inp.caller_budget_s < t.inp.timeout_s, now=self._clock())
+        cls, retry, delay, cooldown_until = (decision.error_class, decision.retry, decision.delay_s,
+                                             decision.cooldown_until)
         if cooldown_until is not None:
             await self._cooldowns.set(t.target.id, cooldown_until, cls.value)
         span.set_attributes({"switchyard.status": cls.value, "http.response.status_code": err.status or 0})
@@ -497,7 +478,7 @@ class AttemptActivities:
         await self._bind(t)
         await self._record(self._row(
             t, cls.value, latency, http_status=err.status, retry_after_s=err.retry_after_s,
-            counts_against_health=pol.counts_against_health, message=err.message[:500], **row_fields),
+            counts_against_health=POLICIES[cls].counts_against_health, message=err.message[:500], **row_fields),
             streamed=t.inp.stream, journal=failure_journal(failure) if t.run_id is not None else None)
         return failure
 
@@ -509,6 +490,16 @@ class AttemptActivities:
                           status_class=status_class, latency_ms=latency, created_at=self._clock(),
                           health_state=t.health_state, prompt_variant=t.variant, prompt_rewrite=t.rewrite,
                           normalized=steps_column(t.normalization), **fields)
+
+
+def _not_called(t: _Try, cls: ErrorClass, title: str, msg: str,
+                earlier: list[AttemptRecord] | None = None) -> ApplicationError:
+    """A try refused before any call (failover budget, concurrency limit): ``cls``, non-retryable,
+    titled ``title``, with ``msg`` and the earlier tries in its :class:`AttemptFailure` details."""
+    details = AttemptFailure(target=t.target.id, error_class=cls.value, message=msg, try_no=t.try_no,
+                             earlier_tries=earlier or [])
+    return ApplicationError(title, details.model_dump(mode="json"), type=cls.value, non_retryable=True,
+                            category=ApplicationErrorCategory.BENIGN)
 
 
 def _add_usage(a: Usage, b: Usage) -> Usage:
