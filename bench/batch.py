@@ -40,12 +40,10 @@ from typing import Any
 
 import yaml
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from activities.storage.batches import BatchStore
 from activities.storage.engine import make_engine
-from core import search_attributes
+from bench.overhead import start_dev_server
 from core.batch import batch_workflow_id
 from core.chat import ChatMessage, ChatRequest
 from core.request import RequestInput
@@ -53,7 +51,6 @@ from core.stats import percentile
 from migrations.runner import upgrade
 from simulator.server import run_simulator
 from worker.batch_client import BatchClient
-from worker.devserver import temporal_binary
 from worker.settings import REPO_ROOT
 from worker.simulated import sim_config_dict
 from worker.submit import SwitchyardClient
@@ -151,10 +148,7 @@ async def main(a: argparse.Namespace) -> None:
         db = f"sqlite:///{tmp / 'switchyard.db'}"
         await asyncio.to_thread(upgrade, db)
         (tmp / "s.yaml").write_text(yaml.safe_dump(scenario(a.latency_ms)))
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
-            data_converter=pydantic_data_converter, dev_server_database_filename=str(tmp / "temporal.db"),
-            dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
+        env = await start_dev_server(tmp)
         async with env, run_simulator(str(tmp / "s.yaml"), port=0) as sim:
             (tmp / "switchyard.yaml").write_text(yaml.safe_dump(sim_config_dict(sim.base_url)))
             penv = {**os.environ, "SWITCHYARD_HOME": str(tmp), "DATABASE_URL": db, "OTEL_TRACES_EXPORTER": "none",

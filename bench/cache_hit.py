@@ -22,21 +22,17 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.storage.tables import outcomes
 from bench.floor import UnsandboxedFloorWorkflow, echo
-from bench.overhead import MESSAGES, SCENARIO, measure_all
-from core import search_attributes
+from bench.overhead import MESSAGES, SCENARIO, measure_all, start_dev_server
 from core.chat import ChatRequest
 from core.request import RequestInput
 from core.stats import percentile
 from migrations.runner import upgrade
 from simulator.server import run_simulator
 from worker.config_loader import ConfigHolder
-from worker.devserver import temporal_binary
 from worker.runtime import Services, build_worker
 from worker.simulated import sim_config, sim_config_dict
 from worker.submit import SwitchyardClient
@@ -48,10 +44,7 @@ async def main(n: int) -> None:
         db = f"sqlite:///{tmpd / 'switchyard.db'}"
         await asyncio.to_thread(upgrade, db)
         (tmpd / "s.yaml").write_text(yaml.safe_dump(SCENARIO))
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
-            data_converter=pydantic_data_converter, dev_server_database_filename=str(tmpd / "temporal.db"),
-            dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
+        env = await start_dev_server(tmpd)
         async with env, run_simulator(str(tmpd / "s.yaml"), port=0) as sim:
             results, lookup = await run_all(env.client, sim.base_url, db, n)
     print_table(results, lookup, n)

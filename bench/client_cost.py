@@ -29,7 +29,7 @@ import httpx
 import yaml
 
 from activities.providers.http import make_http_client
-from bench.gateway import BODY, free_port, load_client, spawn, stop, wait_http
+from bench.gateway import BODY, free_port, load_client, spawn_simulator, stop, wait_http
 from bench.overhead import SCENARIO
 from core.stats import percentile
 
@@ -75,8 +75,7 @@ async def run(n: int, levels: list[int]) -> None:
         tmpd = Path(tmp)
         (tmpd / "scenario.yaml").write_text(yaml.safe_dump(SCENARIO))
         port = free_port()
-        sim = spawn([sys.executable, "-m", "simulator", str(tmpd / "scenario.yaml"), "--port", str(port)],
-                    tmpd / "sim.log", {})
+        sim = spawn_simulator(tmpd / "scenario.yaml", port, tmpd / "sim.log")
         try:
             await wait_http(f"http://127.0.0.1:{port}/_sim/state", sim, 30, tmpd / "sim.log")
             url = f"http://127.0.0.1:{port}/r/us-east/v1/chat/completions"

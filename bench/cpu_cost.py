@@ -23,14 +23,11 @@ import argparse
 import asyncio
 import copy
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from bench.gateway import (
     _start_gateway,
@@ -39,13 +36,11 @@ from bench.gateway import (
     load_client,
     measure,
     sender,
-    spawn,
+    spawn_simulator,
     stop,
     wait_http,
 )
-from bench.overhead import SCENARIO
-from core import search_attributes
-from worker.devserver import temporal_binary
+from bench.overhead import SCENARIO, start_dev_server
 
 _TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
@@ -96,12 +91,8 @@ async def run(args: argparse.Namespace) -> None:
         (tmpd / "scenario.yaml").write_text(yaml.safe_dump(scenario))
         sim_port, gw_port, ll_port = free_port(), free_port(), free_port()
         sim_url = f"http://127.0.0.1:{sim_port}"
-        procs = [spawn([sys.executable, "-m", "simulator", str(tmpd / "scenario.yaml"), "--port", str(sim_port)],
-                       tmpd / "sim.log", {})]
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
-            data_converter=pydantic_data_converter, dev_server_database_filename=str(tmpd / "temporal.db"),
-            dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
+        procs = [spawn_simulator(tmpd / "scenario.yaml", sim_port, tmpd / "sim.log")]
+        env = await start_dev_server(tmpd)
         try:
             async with env:
                 await wait_http(f"{sim_url}/_sim/state", procs[0], 30, tmpd / "sim.log")

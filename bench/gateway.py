@@ -63,8 +63,6 @@ import aiohttp
 import httpx
 import yaml
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.storage.api_keys import ApiKeyStore
@@ -72,12 +70,10 @@ from activities.storage.engine import make_engine
 from bench import gateway_report as report
 from bench.chaos_systems import LITELLM_SETTINGS
 from bench.floor import UnsandboxedFloorWorkflow, echo
-from bench.overhead import MESSAGES, SCENARIO
-from core import search_attributes
+from bench.overhead import MESSAGES, SCENARIO, start_dev_server
 from core.chains import expand_chain
 from core.stats import percentile
 from migrations.runner import upgrade
-from worker.devserver import temporal_binary
 from worker.settings import REPO_ROOT
 from worker.simulated import sim_config, sim_config_dict
 
@@ -164,6 +160,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def spawn_simulator(scenario: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """The provider simulator on ``scenario`` (a scenario YAML file) in its own process on ``port``."""
+    return spawn([sys.executable, "-m", "simulator", str(scenario), "--port", str(port)], log, {})
+
+
 def spawn(cmd: list[str], log: Path, env: dict[str, str], drop: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     """A child in its own session (so :func:`stop` ends it and its children), output to ``log``;
     ``env`` added to this process's environment, ``drop`` removed from it."""
@@ -221,12 +222,8 @@ async def main(args: argparse.Namespace) -> None:
         (tmpd / "scenario.yaml").write_text(yaml.safe_dump(SCENARIO))
         sim_port, gw_port, ll_port = free_port(), free_port(), free_port()
         sim_url = f"http://127.0.0.1:{sim_port}"
-        procs = [spawn([sys.executable, "-m", "simulator", str(tmpd / "scenario.yaml"), "--port", str(sim_port)],
-                       tmpd / "sim.log", {})]
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
-            data_converter=pydantic_data_converter, dev_server_database_filename=str(tmpd / "temporal.db"),
-            dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
+        procs = [spawn_simulator(tmpd / "scenario.yaml", sim_port, tmpd / "sim.log")]
+        env = await start_dev_server(tmpd)
         try:
             async with env:
                 await wait_http(f"{sim_url}/_sim/state", procs[0], 30, tmpd / "sim.log")

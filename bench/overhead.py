@@ -58,6 +58,15 @@ MESSAGES = [{"role": "system", "content": "You are a support agent."},
             {"role": "user", "content": "Where is my refill order NW-48213? The app says processing."}]
 
 
+async def start_dev_server(directory: Path) -> WorkflowEnvironment:
+    """The embedded Temporal dev server every bench runs: its SQLite file ``directory/temporal.db``
+    in WAL mode (``synchronous=normal``), Switchyard's search attributes, the pydantic converter."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
+        data_converter=pydantic_data_converter, dev_server_database_filename=str(directory / "temporal.db"),
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
+
+
 async def latencies(call: Callable[[], Awaitable[object]], n: int) -> list[float]:
     """``n`` sequential calls; their latencies in ms."""
     out = []
@@ -100,10 +109,7 @@ async def main(n: int, concurrency: int) -> None:
         db = f"sqlite:///{tmpd / 'switchyard.db'}"
         await asyncio.to_thread(upgrade, db)
         (tmpd / "s.yaml").write_text(yaml.safe_dump(SCENARIO))
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
-            data_converter=pydantic_data_converter, dev_server_database_filename=str(tmpd / "temporal.db"),
-            dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
+        env = await start_dev_server(tmpd)
         async with env, run_simulator(str(tmpd / "s.yaml"), port=0) as sim:
             results = await run_all(env.client, sim.base_url, db, n, concurrency)
     print_table(results, n, concurrency)

@@ -39,16 +39,13 @@ from pathlib import Path
 
 import httpx
 import yaml
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from activities.storage.api_keys import ApiKeyStore
 from activities.storage.engine import make_engine
-from bench.gateway import free_port, spawn, stop, wait_http
-from core import search_attributes
+from bench.gateway import free_port, spawn, spawn_simulator, stop, wait_http
+from bench.overhead import start_dev_server
 from core.stats import percentile
 from migrations.runner import upgrade
-from worker.devserver import temporal_binary
 from worker.simulated import sim_config_dict
 
 RESULTS = Path(__file__).resolve().parent / "results" / "overload.json"
@@ -244,10 +241,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
         procs: list = []
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
-            data_converter=pydantic_data_converter, dev_server_database_filename=str(tmpd / "temporal.db"),
-            dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
+        env = await start_dev_server(tmpd)
         try:
             async with env:
                 temporal = env.client.service_client.config.target_host
@@ -255,8 +249,7 @@ async def main(args: argparse.Namespace) -> None:
                     (tmpd / f"sim-{name}.yaml").write_text(yaml.safe_dump(scenario(args.rpm)))
                     sim_port = free_port()
                     sim_url = f"http://127.0.0.1:{sim_port}"
-                    sim = spawn([sys.executable, "-m", "simulator", str(tmpd / f"sim-{name}.yaml"), "--port",
-                                 str(sim_port)], tmpd / f"sim-{name}.log", {})
+                    sim = spawn_simulator(tmpd / f"sim-{name}.yaml", sim_port, tmpd / f"sim-{name}.log")
                     procs.append(sim)
                     await wait_http(f"{sim_url}/_sim/state", sim, 30, tmpd / f"sim-{name}.log")
                     if name == "litellm":

@@ -49,16 +49,13 @@ import yaml
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from activities.storage.api_keys import ApiKeyStore
-from bench.overhead import MESSAGES, SCENARIO
-from core import search_attributes
+from bench.overhead import MESSAGES, SCENARIO, start_dev_server
 from core.stats import percentile
 from migrations.runner import upgrade
 from simulator.server import run_simulator
 from worker.config_loader import ConfigHolder
-from worker.devserver import temporal_binary
 from worker.simulated import sim_config
 
 TIMES: dict[str, list[float]] = defaultdict(list)
@@ -226,10 +223,7 @@ async def run(n: int, prof: cProfile.Profile | None, variants: list[str], rounds
         db = f"sqlite:///{tmpd / 'switchyard.db'}"
         await asyncio.to_thread(upgrade, db)
         (tmpd / "s.yaml").write_text(yaml.safe_dump(SCENARIO))
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
-            data_converter=pydantic_data_converter, dev_server_database_filename=str(tmpd / "temporal.db"),
-            dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
+        env = await start_dev_server(tmpd)
         async with env, run_simulator(str(tmpd / "s.yaml"), port=0) as sim:
             holder = ConfigHolder.fixed(sim_config(sim.base_url, gateway={"auth": "required"}))
             client = env.client

@@ -22,12 +22,9 @@ from pathlib import Path
 
 import yaml
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from activities.storage.prompt_rewrites import RewriteStore
-from bench.overhead import MESSAGES, SCENARIO, measure_all
-from core import search_attributes
+from bench.overhead import MESSAGES, SCENARIO, measure_all, start_dev_server
 from core.chat import ChatRequest
 from core.normalize import normalize_text
 from core.normalize_config import NormalizeConfig
@@ -35,7 +32,6 @@ from core.request import RequestInput
 from migrations.runner import upgrade
 from simulator.server import run_simulator
 from worker.config_loader import ConfigHolder, parse_config
-from worker.devserver import temporal_binary
 from worker.runtime import Services, build_worker
 from worker.simulated import sim_config_dict
 from worker.submit import SwitchyardClient
@@ -66,10 +62,7 @@ async def main(n: int) -> None:
         db = f"sqlite:///{tmpd / 'switchyard.db'}"
         await asyncio.to_thread(upgrade, db)
         (tmpd / "s.yaml").write_text(yaml.safe_dump(SCENARIO))
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
-            data_converter=pydantic_data_converter, dev_server_database_filename=str(tmpd / "temporal.db"),
-            dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
+        env = await start_dev_server(tmpd)
         async with env, run_simulator(str(tmpd / "s.yaml"), port=0) as sim:
             results = await run_all(env.client, sim.base_url, db, n)
     print_table(results, n, normalizer_us())

@@ -46,11 +46,9 @@ from typing import Any
 
 import httpx
 import yaml
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
-from bench.gateway import _start_gateway, _start_litellm, free_port, spawn, stop, wait_http
-from bench.overhead import MESSAGES
+from bench.gateway import _start_gateway, _start_litellm, free_port, spawn_simulator, stop, wait_http
+from bench.overhead import MESSAGES, start_dev_server
 from bench.overhead import SCENARIO as OVERHEAD_SCENARIO
 from bench.stream_figures import (
     Read,
@@ -62,8 +60,6 @@ from bench.stream_figures import (
     run_streams,
     summary,
 )
-from core import search_attributes
-from worker.devserver import temporal_binary
 
 PRIMARY = "openai/gpt-4o@us-east"
 SCENARIO = {**OVERHEAD_SCENARIO, "name": "bench-streaming", "summary": "100-token streams, TTFT 200 ms, 1.2 s",
@@ -95,12 +91,8 @@ async def stack(tmpd: Path) -> AsyncIterator[Stack]:
     (tmpd / "scenario.yaml").write_text(yaml.safe_dump(SCENARIO))
     sim_port, gw_port, ll_port = free_port(), free_port(), free_port()
     sim = f"http://127.0.0.1:{sim_port}"
-    procs = [spawn([sys.executable, "-m", "simulator", str(tmpd / "scenario.yaml"), "--port", str(sim_port)],
-                   tmpd / "sim.log", {})]
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_binary()), search_attributes=search_attributes.ALL,
-        data_converter=pydantic_data_converter, dev_server_database_filename=str(tmpd / "temporal.db"),
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
+    procs = [spawn_simulator(tmpd / "scenario.yaml", sim_port, tmpd / "sim.log")]
+    env = await start_dev_server(tmpd)
     try:
         async with env:
             await wait_http(f"{sim}/_sim/state", procs[0], 30, tmpd / "sim.log")
